@@ -1,0 +1,247 @@
+"""Bundles: a directory of model artifacts, golden ``.npy`` files, ``manifest.json`` (sha256 of
+every other file) and ``manifest.json.sig`` (detached ed25519 signature of the manifest bytes).
+
+Writes are atomic: the bundle is built in a hidden temp directory next to the destination and
+renamed into place only when complete and signed; any failure removes the temp directory, so
+there is never a half-written bundle nor debris. Verification is ``firmware_py.verify`` (the
+device's own check), re-exported here. ``export_bundle`` is the whole pipeline, as numbered
+steps: export each (format, precision) -> save -> load the saved file in its real runtime ->
+parity vs eager -> golden files -> manifest -> sign -> rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from firmware_py.manifest import (
+    Artifact,
+    CenterNetDecode,
+    Exporters,
+    Golden,
+    InputSpec,
+    Manifest,
+    SaliencyDecode,
+)
+from firmware_py.verify import (
+    MANIFEST,
+    SIGNATURE,
+    BundleError,
+    key_id,
+    sha256_file,
+    verify_bundle,
+)
+
+from . import ExportError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = ["BundleError", "export_bundle", "pack_bundle", "sign_and_write", "unpack_bundle",
+           "verify_bundle", "write_bundle"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("pte", "tflite")
+PRECISIONS = ("fp32", "int8")
+_RUNTIME = {"pte": "executorch", "tflite": "litert"}
+
+
+@contextlib.contextmanager
+def staging(dest: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temp directory beside ``dest``; on success rename it to ``dest``, on failure
+    delete it."""
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise ExportError(f"{dest} exists; pass overwrite to replace it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+            os.replace(dest, old / dest.name)
+            os.replace(tmp, dest)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sign_and_write(root: Path, manifest: Manifest, private_key: Ed25519PrivateKey) -> Manifest:
+    """Hash every file under ``root`` into the manifest, name the signer, write
+    ``manifest.json`` and its signature; return the written manifest."""
+    files = {p.relative_to(root).as_posix(): sha256_file(p)
+             for p in sorted(root.rglob("*")) if p.is_file()}
+    files.pop(MANIFEST, None)
+    files.pop(SIGNATURE, None)
+    manifest = Manifest.model_validate({**manifest.model_dump(), "files": files,
+                                        "signer": key_id(private_key.public_key())})
+    data = manifest.to_json_bytes()
+    (root / MANIFEST).write_bytes(data)
+    (root / SIGNATURE).write_bytes(private_key.sign(data))
+    return manifest
+
+
+def write_bundle(dest: str | Path, files: Mapping[str, bytes], manifest: Manifest,
+                 private_key: Ed25519PrivateKey, overwrite: bool = False) -> Manifest:
+    """Atomically write ``files`` (bundle-relative path -> bytes) and the signed manifest."""
+    with staging(dest, overwrite) as root:
+        for rel, data in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+        return sign_and_write(root, manifest, private_key)
+
+
+def pack_bundle(bundle: str | Path, tar_path: str | Path | None = None) -> Path:
+    """Pack a bundle directory into an uncompressed ``.tar`` (atomically); return its path."""
+    bundle = Path(bundle)
+    tar_path = Path(tar_path) if tar_path else bundle.with_name(bundle.name + ".tar")
+    fd, tmp = tempfile.mkstemp(prefix=f".{tar_path.name}.", suffix=".tmp", dir=tar_path.parent)
+    os.close(fd)
+    try:
+        with tarfile.open(tmp, "w") as tar:
+            for path in sorted(bundle.rglob("*")):
+                if path.is_file():
+                    tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")
+        os.replace(tmp, tar_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return tar_path
+
+
+def unpack_bundle(tar_path: str | Path, dest_parent: str | Path) -> Path:
+    """Extract a packed bundle (safe ``data`` filter: no absolute paths, links out, devices)."""
+    with tarfile.open(tar_path) as tar:
+        tops = {Path(m.name).parts[0] for m in tar.getmembers()}
+        if len(tops) != 1:
+            raise BundleError(f"{tar_path}: expected one bundle directory, found {sorted(tops)}")
+        tar.extractall(dest_parent, filter="data")
+    return Path(dest_parent) / tops.pop()
+
+
+def _versions() -> Exporters:
+    def get(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return Exporters(torch=get("torch") or "unknown", executorch=get("executorch"),
+                     litert_torch=get("litert-torch"))
+
+
+def _output_names(decode: CenterNetDecode | SaliencyDecode | None, count: int) -> tuple[str, ...]:
+    if isinstance(decode, CenterNetDecode):
+        names: tuple[str, ...] = decode.outputs
+    elif isinstance(decode, SaliencyDecode):
+        names = (decode.output,)
+    else:
+        names = tuple(f"output_{i}" for i in range(count))
+    if len(names) != count:
+        raise ExportError(f"decode names {len(names)} outputs {names}, the model returns {count}")
+    return names
+
+
+def _export_artifact(model: nn.Module, example: torch.Tensor, fmt: str, precision: str,
+                     calibration: Sequence[torch.Tensor] | None,
+                     allow_non_delegated: bool) -> tuple[bytes, tuple[str, ...], float]:
+    if fmt == "pte":
+        from .executorch import export_pte
+
+        pte = export_pte(model, (example,), precision=precision, calibration=calibration,
+                         allow_non_delegated=allow_non_delegated)
+        return pte.buffer, tuple(pte.non_delegated_ops), pte.seconds
+    if fmt == "tflite":
+        from .tflite import export_tflite
+
+        tfl = export_tflite(model, (example,), precision=precision, calibration=calibration)
+        return tfl.buffer, (), tfl.seconds
+    raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
+                  example_input: torch.Tensor, validation: Sequence[torch.Tensor],
+                  private_key: Ed25519PrivateKey,
+                  calibration: Sequence[torch.Tensor] | None = None,
+                  formats: Sequence[str] = FORMATS, precisions: Sequence[str] = PRECISIONS,
+                  input_spec: InputSpec | None = None,
+                  decode: CenterNetDecode | SaliencyDecode | None = None,
+                  labels: Sequence[str] = (), source_sha256: str | None = None,
+                  metrics: Mapping[str, float | int | str] | None = None,
+                  min_cosine: Mapping[str, float] | None = None,
+                  allow_non_delegated: bool = False, allow_parity_failure: bool = False,
+                  overwrite: bool = False) -> Manifest:
+    """Export ``model`` to every (format, precision), check parity in the real runtimes, and
+    write a signed bundle at ``dest``. Inputs are float32 NCHW batches, already normalised;
+    ``example_input`` fixes the static shape (batch 1). Returns the written manifest."""
+    import numpy as np
+
+    from .parity import FP32_MIN_COSINE, INT8_MIN_COSINE, ParityError, compare, eager_outputs
+    from .runtimes import load_runner
+
+    thresholds = {"fp32": FP32_MIN_COSINE, "int8": INT8_MIN_COSINE, **(min_cosine or {})}
+    if "int8" in precisions and not calibration:
+        raise ExportError("int8 export needs calibration batches (real images)")
+    if not validation:
+        raise ExportError("parity needs at least one validation input")
+    model = model.eval()
+    reference = eager_outputs(model, example_input)
+    names = _output_names(decode, len(reference))
+    input_spec = input_spec or InputSpec(shape=tuple(example_input.shape))
+    artifacts = []
+    with staging(dest, overwrite) as root:
+        for fmt in formats:
+            for precision in precisions:
+                # 1. export to bytes
+                data, leftover, seconds = _export_artifact(model, example_input, fmt, precision,
+                                                           calibration, allow_non_delegated)
+                # 2. save, then load the saved file in its real runtime
+                path = root / f"{name}_{precision}.{fmt}"
+                path.write_bytes(data)
+                runner = load_runner(path, fmt)
+                # 3. parity against eager PyTorch
+                parity = compare(model, runner, validation, names, thresholds[precision])
+                log.info("%s: %s", path.name, ", ".join(
+                    f"{o.name} cos={o.cosine:.5f} max|d|={o.max_abs_error:.4g}"
+                    for o in parity.outputs))
+                if not parity.passed and not allow_parity_failure:
+                    raise ParityError(f"{path.name}: parity below cosine {parity.min_cosine}: "
+                                      + ", ".join(f"{o.name}={o.cosine:.5f}"
+                                                  for o in parity.outputs))
+                artifacts.append(Artifact(
+                    file=path.name, format=fmt, precision=precision, runtime=_RUNTIME[fmt],
+                    sha256=sha256_file(path), size=len(data),
+                    signature=getattr(runner, "signature", None),
+                    inputs=tuple(runner.inputs), outputs=tuple(runner.outputs),
+                    delegated_ops_only=not leftover, non_delegated_ops=leftover,
+                    parity=parity, export_seconds=round(seconds, 3)))
+        # 4. golden input and eager outputs for a device self-test
+        (root / "golden").mkdir()
+        np.save(root / "golden" / "input.npy", example_input.numpy().astype(np.float32))
+        for i, out in enumerate(reference):
+            np.save(root / "golden" / f"output_{i}.npy", out)
+        golden = Golden(input="golden/input.npy",
+                        outputs=tuple(f"golden/output_{i}.npy" for i in range(len(reference))))
+        # 5. manifest, hashes, signature; the rename happens when the context exits
+        manifest = Manifest(
+            model=name, created=datetime.now(timezone.utc), exporters=_versions(),
+            source_sha256=source_sha256, input=input_spec, output_names=names, decode=decode,
+            labels=tuple(labels), tile_size=tuple(example_input.shape[-2:]),
+            artifacts=tuple(artifacts), golden=golden, metrics=dict(metrics or {}))
+        manifest = sign_and_write(root, manifest, private_key)
+    return manifest

@@ -1,0 +1,229 @@
+"""Host subcommands ``specks keys``, ``specks bundle`` and ``specks export`` (registered through
+the ``specks.commands`` entry point ``export = "export.cli:register"``). Registration imports
+nothing heavy; torch, ExecuTorch and litert-torch load when ``export`` runs.
+
+Checkpoint format (until training defines one): a ``torch.save``'d dict ``{"model": name,
+"config": {overrides for create_model}, "state_dict": ...}``, loaded with ``weights_only=True``.
+Calibration and validation data: a folder of images, each resized (shorter side) and
+centre-cropped to the model input, RGB, scaled to [0, 1], then normalised with --mean/--std.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger("specks.export")
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def _csv(choices: Sequence[str]):
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(t.strip() for t in text.split(",") if t.strip())
+        bad = [t for t in items if t not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(f"choose from {','.join(choices)}; got {text!r}")
+        return items
+
+    return parse
+
+
+def _floats3(text: str) -> tuple[float, float, float]:
+    values = tuple(float(v) for v in text.split(","))
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got {text!r}")
+    return values
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist")
+    images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return images
+
+
+def load_image(path: Path, height: int, width: int, mean: Sequence[float],
+               std: Sequence[float]):
+    """One image as a normalised float32 (1, 3, H, W) tensor: resize shorter side, centre crop."""
+    import cv2
+    import numpy as np
+    import torch
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path}: not a readable image")
+    h, w = bgr.shape[:2]
+    scale = max(height / h, width / w)
+    resized = cv2.resize(bgr, (max(width, round(w * scale)), max(height, round(h * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top = (resized.shape[0] - height) // 2
+    left = (resized.shape[1] - width) // 2
+    crop = resized[top:top + height, left:left + width, ::-1]  # (H, W, 3) RGB
+    x = (crop.astype(np.float32) / 255.0 - np.float32(mean)) / np.float32(std)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, 3, H, W)
+
+
+def load_checkpoint(path: str | Path):
+    """Build the model a checkpoint names and load its weights; return (name, model, sha256)."""
+    import torch
+
+    from models.registry import create_model
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "state_dict" not in ckpt:
+        raise ValueError(f"{path}: expected a dict with 'model', 'config', 'state_dict'")
+    name = ckpt["model"]
+    model = create_model(name, **ckpt.get("config", {}))
+    model.load_state_dict(ckpt["state_dict"])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return name, model.eval(), digest
+
+
+def _decode_for(task: str, outputs, height: int):
+    from firmware_py.manifest import CenterNetDecode, SaliencyDecode
+
+    if task == "detection" and len(outputs) == 3:
+        heatmap = outputs[0]
+        return CenterNetDecode(num_classes=heatmap.shape[1], stride=height // heatmap.shape[2])
+    if task == "saliency" and len(outputs) == 1:
+        return SaliencyDecode()
+    return None
+
+
+def _export(args: argparse.Namespace) -> int:
+    import torch
+
+    from firmware_py.manifest import InputSpec
+    from models.registry import model_record
+
+    from .bundle import export_bundle
+    from .keys import load_private_key
+
+    name, model, digest = load_checkpoint(args.ckpt)
+    channels, height, width = model_record(name).input_size
+    if args.size:
+        height, width = args.size
+    images = list_images(args.calib)
+    load = functools.partial(load_image, height=height, width=width, mean=args.mean,
+                             std=args.std)
+    calibration = [load(p) for p in images[:args.num_calib]]
+    val_images = list_images(args.val) if args.val else images[args.num_calib:] or images
+    validation = [load(p) for p in val_images[:args.num_val]]
+    key = load_private_key(args.key)
+    example = validation[0]
+    with torch.no_grad():
+        outputs = model(example)
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    labels = Path(args.labels).read_text().split() if args.labels else ()
+    manifest = export_bundle(
+        model, args.out, name=name, example_input=example, validation=validation,
+        private_key=key, calibration=calibration, formats=args.formats,
+        precisions=args.precision, source_sha256=digest, labels=labels,
+        input_spec=InputSpec(shape=(1, channels, height, width), mean=args.mean, std=args.std),
+        decode=_decode_for(model_record(name).task, outputs, height),
+        allow_non_delegated=args.allow_non_delegated, overwrite=args.overwrite)
+    for a in manifest.artifacts:
+        log.info("%s  %d bytes  min cosine %.5f", a.file, a.size,
+                 min(o.cosine for o in a.parity.outputs))
+    if args.tar:
+        from .bundle import pack_bundle
+
+        log.info("packed %s", pack_bundle(args.out))
+    log.info("bundle written to %s", args.out)
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    from .keys import generate_keypair
+
+    private, public = generate_keypair(args.out, args.name)
+    log.info("private key %s (keep secret), public key %s", private, public)
+    return 0
+
+
+def _bundle_verify(args: argparse.Namespace) -> int:
+    from firmware_py.verify import load_public_key, verify_bundle
+
+    from .bundle import unpack_bundle
+
+    keys = [load_public_key(k) for k in args.key]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = unpack_bundle(args.bundle, tmp) if args.bundle.endswith(".tar") else args.bundle
+        manifest = verify_bundle(path, keys)
+    log.info("OK: %s (%s), %d artifacts, signed by %s", args.bundle, manifest.model,
+             len(manifest.artifacts), manifest.signer)
+    return 0
+
+
+def _guarded(fn):
+    """Run a handler; report expected failures as one clear line and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from firmware_py.verify import BundleError
+
+        from . import ExportError
+
+        try:
+            return fn(args)
+        except (BundleError, ExportError, FileNotFoundError, FileExistsError, KeyError,
+                ValueError) as error:
+            log.error("%s", error.args[0] if isinstance(error, KeyError) else error)
+            return 2
+
+    return run
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    h, _, w = text.lower().partition("x")
+    return int(h), int(w or h)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``keys``, ``bundle`` and ``export`` to the ``specks`` command."""
+    keys = subparsers.add_parser("keys", help="bundle signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    gen = keys_sub.add_parser("generate", help="write an ed25519 key pair (PEM)")
+    gen.add_argument("--out", required=True, help="directory for <name>.key and <name>.pub")
+    gen.add_argument("--name", default="specks", help="file stem of the key pair")
+    gen.set_defaults(func=_guarded(_keys_generate))
+
+    bundle = subparsers.add_parser("bundle", help="bundle tools")
+    bundle_sub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    verify = bundle_sub.add_parser("verify", help="check a bundle's signature and hashes")
+    verify.add_argument("bundle", help="bundle directory or .tar")
+    verify.add_argument("--key", action="append", required=True,
+                        help="trusted public key (PEM); repeat for several")
+    verify.set_defaults(func=_guarded(_bundle_verify))
+
+    exp = subparsers.add_parser("export", help="export a checkpoint to a signed bundle")
+    exp.add_argument("ckpt", help="checkpoint: torch.save'd {model, config, state_dict}")
+    exp.add_argument("--formats", type=_csv(("pte", "tflite")), default=("pte", "tflite"))
+    exp.add_argument("--precision", type=_csv(("fp32", "int8")), default=("fp32", "int8"))
+    exp.add_argument("--calib", required=True, help="folder of calibration images")
+    exp.add_argument("--num-calib", type=int, default=64, help="calibration images to use")
+    exp.add_argument("--val", default=None, help="folder of validation images for parity "
+                     "(default: calibration images not used for calibration)")
+    exp.add_argument("--num-val", type=int, default=8, help="validation images for parity")
+    exp.add_argument("--size", type=_parse_size, default=None, help="input HxW override")
+    exp.add_argument("--mean", type=_floats3, default=(0.0, 0.0, 0.0), help="r,g,b mean")
+    exp.add_argument("--std", type=_floats3, default=(1.0, 1.0, 1.0), help="r,g,b std")
+    exp.add_argument("--labels", default=None, help="text file of class names")
+    exp.add_argument("--out", required=True, help="bundle directory to create")
+    exp.add_argument("--key", required=True, help="private signing key (PEM)")
+    exp.add_argument("--tar", action="store_true", help="also pack the bundle as .tar")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    exp.add_argument("--allow-non-delegated", action="store_true",
+                     help="keep ops outside XNNPACK instead of failing")
+    exp.set_defaults(func=_guarded(_export))

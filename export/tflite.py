@@ -1,0 +1,78 @@
+"""TFLite ``.tflite`` export with litert-torch: fp32, or full-integer int8 through its PT2E
+quantizer (int8 weights, activations *and* I/O tensors).
+
+Layout choice: the model is wrapped with ``litert_torch.to_channel_last_io`` so the TFLite
+input is NHWC and every rank-4 output is NHWC -- TFLite's native layout, so the converter
+folds the transposes away and the device feeds an HWC camera tile without a transpose.
+Outputs keep the model's order and are addressed by the ``serving_default`` signature keys
+``output_<i>``; the exact shapes, dtypes and quantization parameters are read back from the
+converted model (``export.runtimes``) rather than assumed. One image input is supported.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from . import ExportError
+from .quantize import litert_quantizer, quantize_pt2e
+
+log = logging.getLogger(__name__)
+
+SIGNATURE = "serving_default"
+Precision = Literal["fp32", "int8"]
+
+
+@dataclass
+class TfliteExport:
+    buffer: bytes
+    precision: Precision
+    nhwc_outputs: list[int]  # indices of outputs transposed NCHW -> NHWC
+    seconds: float = 0.0
+
+
+def nchw_to_nhwc(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C)
+
+
+def export_tflite(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
+                  precision: Precision = "fp32",
+                  calibration: Iterable[torch.Tensor] | None = None) -> TfliteExport:
+    import litert_torch
+    from litert_torch.quantize.quant_config import QuantConfig
+
+    if len(example_inputs) != 1 or example_inputs[0].ndim != 4:
+        raise ExportError("TFLite export supports one NCHW image input")
+    start = time.perf_counter()
+    litert_torch.config.show_progress = False
+    model = model.eval()
+    # 1. wrap: NHWC input, NHWC rank-4 outputs
+    with torch.no_grad():
+        outputs = model(*example_inputs)
+    outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
+    nhwc_outputs = [i for i, o in enumerate(outputs) if o.ndim == 4]
+    wrapped = litert_torch.to_channel_last_io(model, args=[0], outputs=nhwc_outputs).eval()
+    example = (nchw_to_nhwc(example_inputs[0]),)
+    quant_config = None
+    # 2. quantize (int8): PT2E with litert-torch's quantizer, calibrated on real batches
+    if precision == "int8":
+        if calibration is None:
+            raise ExportError("int8 export needs calibration batches")
+        quantizer = litert_quantizer()
+        # NOTE: the converter rejects folded int8 weights; it folds the Q/DQ pairs itself.
+        wrapped = quantize_pt2e(wrapped, example, calibration, quantizer, transform=nchw_to_nhwc,
+                                fold_quantize=False)
+        quant_config = QuantConfig(pt2e_quantizer=quantizer)
+    # 3. convert to a TFLite flatbuffer
+    buffer = litert_torch.convert(wrapped, example, quant_config=quant_config).model_content()
+    if not buffer:
+        raise ExportError("litert-torch produced an empty model")
+    seconds = time.perf_counter() - start
+    log.info("tflite %s: %d bytes in %.1f s", precision, len(buffer), seconds)
+    return TfliteExport(bytes(buffer), precision, nhwc_outputs, seconds)

@@ -1,0 +1,50 @@
+"""The ``specks`` command. Subcommands are plugins found through the ``specks.commands``
+entry-point group, so the device half never imports the host packages; a host command on a
+device-only install fails with a message naming the missing extra."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib.metadata import entry_points
+
+log = logging.getLogger("specks")
+
+
+def _unavailable(name: str, error: Exception):
+    def run(_: argparse.Namespace) -> int:
+        log.error("'specks %s' is not available here (%s); install the host extra: "
+                  "pip install 'specks[host]'", name, error)
+        return 2
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="specks", description="Small-object detection on "
+                                     "edge boards, inside a power budget.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for ep in sorted(entry_points(group="specks.commands"), key=lambda e: e.name):
+        try:
+            ep.load()(subparsers)
+        except ImportError as error:
+            p = subparsers.add_parser(ep.name, help=f"(unavailable: {error})")
+            p.set_defaults(func=_unavailable(ep.name, error))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

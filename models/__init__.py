@@ -1,0 +1,1 @@
+"""Specks host half: blocks, networks, data, training, evaluation and pruning (PyTorch)."""

@@ -1,0 +1,1 @@
+"""One published technique per file, named after the paper's term (see each docstring)."""

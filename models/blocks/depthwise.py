@@ -1,0 +1,57 @@
+"""Depthwise-separable convolution (Howard et al., "MobileNets", arXiv 1704.04861, Sec. 3.1)
+and the inverted residual with linear bottleneck (Sandler et al., "MobileNetV2",
+arXiv 1801.04381, Sec. 3.3, Table 1).
+
+Inverted residual: 1x1 expand (skipped when ``expand_ratio`` is 1) -> depthwise kxk (stride 1
+or 2, optional dilation) -> optional attention on the expanded features (the MobileNetV3
+placement, arXiv 1905.02244) -> *linear* 1x1 projection (no activation) -> residual add when
+stride is 1 and channels match. Activation defaults to ReLU6 as in the paper.
+
+The attention slot takes a name (``"se"``, ``"tiedse"``, ``"cbam"``), a factory
+``channels -> nn.Module`` (e.g. ``functools.partial(SE, gate="hardsigmoid")``) or None.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .conv_bn_act import ConvNormAct
+from .create_act import ActLayer
+from .create_attn import AttnLayer, create_attn
+from .create_norm import NormLayer
+
+
+class DepthwiseSeparableConv(nn.Sequential):
+    """MobileNet v1 unit: depthwise kxk conv-norm-act, then pointwise 1x1 conv-norm-act."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3, stride: int = 1,
+                 dilation: int = 1, norm: NormLayer = "batchnorm", act: ActLayer = "relu") -> None:
+        super().__init__()
+        self.dw = ConvNormAct(in_ch, in_ch, kernel_size, stride, in_ch, dilation, norm, act)
+        self.pw = ConvNormAct(in_ch, out_ch, 1, norm=norm, act=act)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: expand -> depthwise -> attention -> linear projection (+ residual).
+
+    ``mid_ch`` states the expanded width explicitly (pruned nets); the expand conv is then
+    always built, even where ``mid_ch`` happens to equal ``in_ch``.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, expand_ratio: float = 6.0,
+                 kernel_size: int = 3, dilation: int = 1, attn: AttnLayer = None,
+                 norm: NormLayer = "batchnorm", act: ActLayer = "relu6",
+                 mid_ch: int | None = None) -> None:
+        super().__init__()
+        mid = mid_ch or round(in_ch * expand_ratio)
+        self.use_residual = stride == 1 and in_ch == out_ch
+        self.expand = (ConvNormAct(in_ch, mid, 1, norm=norm, act=act)
+                       if mid_ch is not None or mid != in_ch else nn.Identity())
+        self.dw = ConvNormAct(mid, mid, kernel_size, stride, mid, dilation, norm, act)
+        self.attn = create_attn(attn, mid)
+        self.project = ConvNormAct(mid, out_ch, 1, norm=norm, act=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.attn(self.dw(self.expand(x))))
+        return x + y if self.use_residual else y
