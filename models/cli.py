@@ -4,7 +4,9 @@ point group). Registration imports nothing heavy; torch is imported when a comma
 from __future__ import annotations
 
 import argparse
+import logging
 
+log = logging.getLogger(__name__)
 
 def _parse_size(text: str) -> tuple[int, int]:
     h, _, w = text.lower().partition("x")
@@ -36,3 +38,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=_parse_size, default=None,
                    help="input HxW for every net (default: each net's own input size)")
     p.set_defaults(func=_models)
+    _add_train(subparsers)
+    _add_eval(subparsers)
+    _add_prune(subparsers)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import fields
+
+    from .train import TrainConfig, train
+
+    known = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in known and v is not None}
+    if args.recipe:
+        with open(args.recipe) as f:
+            values = {**json.load(f), **{k: v for k, v in values.items() if k != "data"}}
+        values.setdefault("data", args.data)
+    path = train(TrainConfig(**values))
+    log.info("checkpoint: %s", path)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .checkpoint import model_from_checkpoint
+    from .data.yolo import read_yolo
+    from .evaluate import evaluate_detector
+
+    model, ckpt = model_from_checkpoint(args.checkpoint)
+    data = read_yolo(args.data, args.split)
+    result = evaluate_detector(model, data.records, data.names, tile_size=args.tile_size,
+                               out_dir=args.out)
+    result.print_table()
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from .prune import prune_checkpoint
+
+    prune_checkpoint(args.checkpoint, args.out, threshold=args.threshold,
+                     data=args.data, finetune_epochs=args.finetune_epochs)
+    return 0
+
+
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train a detector on a YOLO dataset")
+    p.add_argument("--data", required=True, help="data.yaml of a YOLO-layout dataset")
+    p.add_argument("--model", help="registered net (default specknet-nano)")
+    p.add_argument("--recipe", help="JSON recipe (TrainConfig fields); flags override it")
+    p.add_argument("--out", help="run directory (checkpoints, log.jsonl)")
+    for name, kind in (("epochs", int), ("steps_per_epoch", int), ("batch_size", int),
+                       ("tile_size", int), ("lr", float), ("weight_decay", float),
+                       ("seed", int), ("workers", int), ("dwd_lambda", float),
+                       ("distill_weight", float), ("eval_every", int), ("max_minutes", float)):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
+    p.add_argument("--teacher", help="checkpoint of a larger Specks model to distil from")
+    p.add_argument("--resume", action="store_true", default=None,
+                   help="continue from OUT/last.pt")
+    p.set_defaults(func=_train)
+
+
+def _add_eval(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("eval", help="COCO mAP / AP_small of a checkpoint on full images")
+    p.add_argument("checkpoint")
+    p.add_argument("--data", required=True, help="data.yaml of a YOLO-layout dataset")
+    p.add_argument("--split", default="val")
+    p.add_argument("--tile-size", type=int, default=320)
+    p.add_argument("--out", default=None, help="directory for the PR curve PNG and JSON")
+    p.set_defaults(func=_eval)
+
+
+def _add_prune(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prune", help="drop collapsed channels, rebuild, fine-tune")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="run directory of the pruned net")
+    p.add_argument("--threshold", type=float, default=1e-2, help="|BN gamma| below this drops")
+    p.add_argument("--data", help="data.yaml for fine-tuning and before/after mAP")
+    p.add_argument("--finetune-epochs", type=int, default=0)
+    p.set_defaults(func=_prune)

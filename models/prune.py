@@ -18,7 +18,9 @@ Choices:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -26,7 +28,11 @@ from torch import nn
 from .blocks.depthwise import InvertedResidual
 from .blocks.se import SE
 from .blocks.tied import TiedSE
-from .registry import create_model
+from .checkpoint import model_from_checkpoint, save_checkpoint
+from .registry import create_model, model_record
+from .summary import count_gflops, count_params
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -132,3 +138,51 @@ def prune_network(model: nn.Module, name: str, config: dict, masks: list[torch.T
         _copy_block(dst, src, keep)
     before = [b.dw.conv.out_channels for b in blocks]
     return pruned, new_config, PruneReport(before, hidden)
+
+
+def prune_checkpoint(path: str, out: str, threshold: float = 1e-2, data: str | None = None,
+                     finetune_epochs: int = 0) -> Path:
+    """``specks prune``: mask, rebuild, optionally fine-tune; report params/GFLOPs/mAP."""
+    model, ckpt = model_from_checkpoint(path)
+    record = model_record(ckpt["model"])
+    masks = channel_masks(model, threshold)
+    before = _stats(model, record.input_size)
+    pruned, config, report = prune_network(model, ckpt["model"], ckpt["config"], masks)
+    after = _stats(pruned, record.input_size)
+    out_dir = Path(out)
+    pruned_path = save_checkpoint(out_dir / "pruned.pt", {
+        "model": ckpt["model"], "config": config, "state_dict": pruned.state_dict(),
+        "meta": {**ckpt.get("meta", {}), "pruned_from": str(path), "threshold": threshold}})
+    if data:
+        before["mAP50"] = _map50(model, data)
+        after["mAP50"] = _map50(pruned, data)
+    log.info("hidden widths %s -> %s (%.0f%% kept)", report.hidden_before, report.hidden_after,
+             100 * report.kept_fraction)
+    log.info("before: %s", before)
+    log.info("after:  %s", after)
+    if data and finetune_epochs:
+        from .train import TrainConfig, train
+
+        recipe = ckpt.get("meta", {}).get("recipe", {})
+        cfg = TrainConfig(**{**recipe, "data": data, "model": ckpt["model"],
+                             "model_config": {k: v for k, v in config.items()
+                                              if k != "num_classes"},
+                             "out": str(out_dir), "epochs": finetune_epochs, "dwd_lambda": 0.0,
+                             "init": str(pruned_path), "resume": False, "teacher": None})
+        final = train(cfg)
+        tuned, _ = model_from_checkpoint(final)
+        log.info("after fine-tune: mAP50 %.4f", _map50(tuned, data))
+        return final
+    return pruned_path
+
+
+def _stats(model: nn.Module, input_size: tuple[int, int, int]) -> dict[str, float]:
+    return {"params": count_params(model), "gflops": round(count_gflops(model, input_size), 4)}
+
+
+def _map50(model: nn.Module, data: str) -> float:
+    from .data.yolo import read_yolo
+    from .evaluate import evaluate_detector
+
+    val = read_yolo(data, "val")
+    return evaluate_detector(model, val.records, val.names).map50

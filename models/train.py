@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from .blocks.dynamic_decay import DynamicWeightDecay, split_decay_groups
 from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from .data.tiles import TileDataset, collate_tiles
-from .data.yolo import load_yolo
+from .data.tiles import TileAugment, TileDataset, collate_fn
+from .data.yolo import read_yolo
 from .distill import distill_loss
 from .losses.centernet import CenterNetLoss
 from .registry import create_model
@@ -63,6 +63,7 @@ class TrainConfig:
     teacher: str | None = None  # checkpoint of a larger Specks model to distil from
     distill_weight: float = 1.0
     resume: bool = False
+    init: str | None = None  # checkpoint whose weights start the run (e.g. a pruned net)
     eval_every: int = 0  # epochs between validation mAP runs (0 = only at the end)
     max_minutes: float | None = None  # stop cleanly (and save) when this budget is spent
 
@@ -99,11 +100,16 @@ class Trainer:
         self.rank, self.world = _dist_info()
         seed_everything(cfg.seed + self.rank)
         self.out = Path(cfg.out)
-        records, self.names = load_yolo(cfg.data, "train")
-        self.dataset = TileDataset(records, tile_size=cfg.tile_size, augment=True,
-                                   object_prob=cfg.object_tile_prob, seed=cfg.seed,
-                                   length=cfg.steps_per_epoch * cfg.batch_size * self.world)
+        train_set = read_yolo(cfg.data, "train")
+        self.names = train_set.names
+        tiles = cfg.steps_per_epoch * cfg.batch_size * self.world
+        self.dataset = TileDataset(train_set.records, tile_size=cfg.tile_size,
+                                   object_prob=cfg.object_tile_prob, augment=TileAugment(),
+                                   tiles_per_image=math.ceil(tiles / len(train_set.records)),
+                                   seed=cfg.seed, cache=True)
         self.model = create_model(cfg.model, num_classes=len(self.names), **cfg.model_config)
+        if cfg.init:
+            self.model.load_state_dict(load_checkpoint(cfg.init)["state_dict"])
         self.criterion = CenterNetLoss(num_classes=len(self.names))
         self.dwd = DynamicWeightDecay(self.model, cfg.dwd_lambda) if cfg.dwd_lambda else None
         groups = split_decay_groups(self.model, cfg.weight_decay, dynamic=self.dwd is not None)
@@ -127,8 +133,8 @@ class Trainer:
             sampler.set_epoch(self.epoch)
         self.dataset.set_epoch(self.epoch)
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
-                          shuffle=False, num_workers=self.cfg.workers,
-                          collate_fn=collate_tiles, drop_last=True)
+                          shuffle=sampler is None, num_workers=self.cfg.workers,
+                          collate_fn=collate_fn, drop_last=True)
 
     def _loss(self, images: torch.Tensor, targets: list[dict]) -> tuple[torch.Tensor, dict]:
         outputs = self.net(images)
@@ -227,8 +233,8 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         from .evaluate import evaluate_detector
 
-        records, names = load_yolo(self.cfg.data, "val")
-        result = evaluate_detector(self.ema.module, records, names,
+        val = read_yolo(self.cfg.data, "val")
+        result = evaluate_detector(self.ema.module, val.records, val.names,
                                    tile_size=self.cfg.eval_tile_size)
         return {"mAP50": result.map50, "mAP50_95": result.map, "AP_small": result.ap_small}
 
