@@ -63,13 +63,15 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .checkpoint import model_from_checkpoint
     from .data.yolo import read_yolo
-    from .evaluate import evaluate_detector
+    from .validate import evaluate_detector
 
-    model, ckpt = model_from_checkpoint(args.checkpoint)
+    model, _ = model_from_checkpoint(args.checkpoint)
     data = read_yolo(args.data, args.split)
     result = evaluate_detector(model, data.records, data.names, tile_size=args.tile_size,
-                               out_dir=args.out)
-    result.print_table()
+                               full_frame=args.full_frame, out_dir=args.out)
+    from rich.console import Console
+
+    Console().print(result.table())
     return 0
 
 
@@ -104,6 +106,8 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="data.yaml of a YOLO-layout dataset")
     p.add_argument("--split", default="val")
     p.add_argument("--tile-size", type=int, default=320)
+    p.add_argument("--full-frame", action="store_true",
+                   help="downscale each image to one tile (the naive baseline)")
     p.add_argument("--out", default=None, help="directory for the PR curve PNG and JSON")
     p.set_defaults(func=_eval)
 

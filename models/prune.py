@@ -182,7 +182,7 @@ def _stats(model: nn.Module, input_size: tuple[int, int, int]) -> dict[str, floa
 
 def _map50(model: nn.Module, data: str) -> float:
     from .data.yolo import read_yolo
-    from .evaluate import evaluate_detector
+    from .validate import evaluate_detector
 
     val = read_yolo(data, "val")
     return evaluate_detector(model, val.records, val.names).map50

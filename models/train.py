@@ -16,6 +16,7 @@ import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,9 @@ class Trainer:
     def _train_epoch(self, deadline: float | None) -> dict[str, float]:
         self.net.train()
         totals: dict[str, float] = {}
-        bar = tqdm(self._loader(), desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
-                   disable=self.rank != 0, leave=False)
+        bar = tqdm(islice(self._loader(), self.cfg.steps_per_epoch),
+                   total=self.cfg.steps_per_epoch, disable=self.rank != 0, leave=False,
+                   desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}")
         for images, targets in bar:
             loss, parts = self._loss(images, targets)
             self.optimizer.zero_grad(set_to_none=True)
@@ -167,7 +169,7 @@ class Trainer:
             self.step += 1
             for k, v in {"loss": loss.detach(), **parts}.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
-            bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
             if deadline is not None and time.monotonic() > deadline:
                 break
         n = max(1, bar.n)
@@ -231,12 +233,12 @@ class Trainer:
         return self.out / "last.pt"
 
     def validate(self) -> dict[str, float]:
-        from .evaluate import evaluate_detector
+        from .validate import evaluate_detector
 
         val = read_yolo(self.cfg.data, "val")
         result = evaluate_detector(self.ema.module, val.records, val.names,
                                    tile_size=self.cfg.eval_tile_size)
-        return {"mAP50": result.map50, "mAP50_95": result.map, "AP_small": result.ap_small}
+        return {"mAP50": result.map50, "mAP50_95": result.map50_95, "AP_small": result.ap_small}
 
 
 def train(cfg: TrainConfig) -> Path:

@@ -16,6 +16,13 @@ with one k x k kernel K per mask applied depthwise (the same K on every channel)
 Choices where the paper is silent:
 - ``ConvInterpolation`` starts from a uniform kernel (i.e. from average pooling).
 - eps = 1e-5 (authors' code). A position with no sampled neighbour gets ~0.
+
+Sparse inference (``from_rows``) starts from the P sampled rows and a binary mask. For a
+separable kernel K = f f^T (RBF, average pooling) it never forms a 2-D stencil: the rows are
+scattered into a channels-last map, the vertical pass is one GEMM of a banded (B, B + k - 1)
+block with every block of B + k - 1 padded rows (viewed in place, overlapping), the horizontal
+pass is a depthwise 1 x k conv, and K * m is two (H, H) / (W, W) banded matmuls on the mask.
+That equals the 2-D form up to float32 rounding (summation order).
 """
 
 from __future__ import annotations
@@ -62,6 +69,35 @@ class Interpolation(nn.Module):
         num = F.conv2d(masked, k.expand(c, 1, -1, -1).contiguous(), padding=pad, groups=c)
         return torch.addcmul(masked, num, (1 - mask) / (self._mask_conv(mask, k) + self.eps))
 
+    def from_rows(self, rows: torch.Tensor, positions: torch.Tensor,
+                  mask: torch.Tensor) -> torch.Tensor:
+        """Interpolate a binary-masked map given only its sampled rows.
+
+        ``rows`` (P, C) are the feature at the flat ``positions`` (into N*H*W) where the binary
+        ``mask`` (N, 1, H, W) is 1. Returns (N, C, H, W) in channels-last memory: the rows at
+        the sampled positions, ``K*(F m) / (K*m + eps)`` elsewhere.
+        """
+        n, _, h, w = mask.shape
+        factor = self.factor()
+        if factor is None:
+            return self.from_masked(_scatter(rows, positions, n, 0, h, w), mask)
+        pad = self.size // 2
+        block = min(_BLOCK, h)
+        nb = -(-h // block)
+        # rows per image in the stacked map: the data plus, between images, 2*pad zero rows
+        # (rounded to whole blocks) so every block of B + 2*pad input rows is a uniform view
+        stride = nb * block if n == 1 else (nb + -(-2 * pad // block)) * block
+        stacked = _scatter(rows, positions, n, pad, h, w, stride)  # (N*R + 2p, W, C)
+        num = _vertical_pass(stacked, _band(factor, block), n * stride // block)
+        num = num.view(n, stride, w, -1)[:, :h].permute(0, 3, 1, 2)  # (N, C, H, W)
+        c = num.shape[1]
+        num = F.conv2d(num, factor.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(),
+                       padding=(0, pad), groups=c).contiguous(memory_format=torch.channels_last)
+        den = _band(factor, h)[:, pad:pad + h] @ mask @ _band(factor, w)[:, pad:pad + w].T
+        num.div_(den + self.eps)  # (N, 1, H, W) -> broadcast over channels
+        num.permute(0, 2, 3, 1).view(-1, c).index_copy_(0, positions, rows)
+        return num
+
     def _mask_conv(self, mask: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """K * m (N, 1, H, W); two 1-D passes when K is separable (about twice as fast)."""
         pad, factor = self.size // 2, self.factor()
@@ -69,6 +105,41 @@ class Interpolation(nn.Module):
             return F.conv2d(mask, k[None, None], padding=pad)
         rows = F.conv2d(mask, factor.view(1, 1, -1, 1), padding=(pad, 0))
         return F.conv2d(rows, factor.view(1, 1, 1, -1), padding=(0, pad))
+
+
+_BLOCK = 8  # output rows per GEMM block of the vertical pass
+
+
+def _band(factor: torch.Tensor, size: int) -> torch.Tensor:
+    """(size, size + k - 1) banded matrix: row i holds ``factor`` at columns i .. i + k - 1."""
+    k = factor.shape[0]
+    band = factor.new_zeros(size, size + k - 1)
+    band.as_strided((size, k), (size + k, 1)).copy_(factor.expand(size, k))
+    return band
+
+
+def _scatter(rows: torch.Tensor, positions: torch.Tensor, n: int, pad: int, h: int, w: int,
+             stride: int | None = None) -> torch.Tensor:
+    """Rows (P, C) at flat ``positions`` (into N*H*W) into a zero channels-last map whose image
+    i holds its row y at row i*stride + y + pad: (N*stride + 2*pad, W, C) viewed as
+    (N, C, H, W) when stride = H and pad = 0."""
+    stride = h if stride is None else stride
+    c = rows.shape[1]
+    index = positions if n == 1 else positions + positions // (h * w) * ((stride - h) * w)
+    out = rows.new_zeros(n * stride + 2 * pad, w, c)  # (N*R + 2p, W, C)
+    out.view(-1, c).index_copy_(0, index + pad * w, rows)
+    if pad == 0 and stride == h:
+        return out.view(n, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
+    return out
+
+
+def _vertical_pass(stacked: torch.Tensor, band: torch.Tensor, blocks: int) -> torch.Tensor:
+    """``band`` (B, B + k - 1) times every overlapping block of B + k - 1 rows of ``stacked``
+    (rows, W, C), blocks B rows apart -> (blocks * B, W, C)."""
+    b, span = band.shape
+    _, w, c = stacked.shape
+    windows = stacked.as_strided((blocks, span, w * c), (b * w * c, w * c, 1))
+    return torch.matmul(band, windows).view(blocks * b, w, c)  # (blocks*B, W, C)
 
 
 class RBFInterpolation(Interpolation):

@@ -11,8 +11,8 @@ Training runs densely with the relaxed mask, as the authors do:
    never unfolding the whole map -> (P, k*k*C);
 3. ``rows_matmul``: one GEMM with the reshaped weight (eval-mode BatchNorm folded in), then
    the activation on the P rows -> (P, Cout);
-4. ``scatter_rows``: rows into a zero map (channels-last), i.e. exactly ``F * m``;
-5. ``Interpolation.from_masked`` fills the unsampled positions.
+4. ``Interpolation.from_rows`` scatters the rows and fills the unsampled positions (two 1-D
+   passes for the separable RBF kernel; ``scatter_rows`` + ``from_masked`` otherwise).
 
 Cost therefore falls with the sampled fraction; the interpolation (a depthwise k x k conv) is
 the part that stays dense.
@@ -23,6 +23,8 @@ Choices where the paper is silent:
 - The mask is passed in (``forward(x, mask)``), so one ``SamplingModule`` on a block's input
   can drive convs deeper in the block; it has the conv's output size.
 - Only ``groups=1``; eval-mode norms must be affine per channel (BatchNorm or identity).
+- With autograd off, the folded (weight, bias) is cached and reused while the conv and norm
+  tensors are unchanged (same storage and version counter), as a deployed layer would fold once.
 """
 
 from __future__ import annotations
@@ -129,6 +131,17 @@ class SampledConv(nn.Module):
         self.bn = create_norm(norm, out_ch)
         self.act = create_act(act, out_ch)
         self.interp = create_interpolation(interpolation, interp_size)
+        self._folded: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``fold_conv_norm(conv, bn)``, cached while autograd is off and nothing changed."""
+        tensors = [*self.conv.parameters(), *self.bn.parameters(), *self.bn.buffers()]
+        if torch.is_grad_enabled() or any(t.is_inference() for t in tensors):
+            return fold_conv_norm(self.conv, self.bn)  # no version counter to watch
+        key = (torch.is_inference_mode_enabled(), *((t.data_ptr(), t._version) for t in tensors))
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, fold_conv_norm(self.conv, self.bn))
+        return self._folded[1]
 
     def out_size(self, h: int, w: int) -> tuple[int, int]:
         (k, _), (s, _) = self.conv.kernel_size, self.conv.stride
@@ -148,12 +161,11 @@ class SampledConv(nn.Module):
         positions = sample_positions(keep)
         ho, wo = keep.shape[-2:]
         rows = self.rows(x, positions)  # (P, Cout)
-        return self.interp.from_masked(scatter_rows(rows, positions, x.shape[0], ho, wo),
-                                       keep.to(x.dtype))
+        return self.interp.from_rows(rows, positions, keep.to(x.dtype))
 
     def rows(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """act(norm(conv(x))) at the flat output ``positions`` only -> (P, Cout)."""
-        weight, bias = fold_conv_norm(self.conv, self.bn)
+        weight, bias = self.folded()
         cols = gather_windows(x, positions, self.conv.kernel_size[0],
                               self.conv.stride[0], self.conv.dilation[0], self.conv.padding[0])
         return self.act(rows_matmul(cols, weight, bias))

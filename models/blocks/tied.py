@@ -91,13 +91,18 @@ class TFC(nn.Module):
 
 
 class TiedSE(nn.Module):
-    """Squeeze-excitation with tied FCs: each block of C/B channels is gated by one shared MLP."""
+    """Squeeze-excitation with tied FCs: each block of C/B channels is gated by one shared MLP.
+
+    ``hidden`` (per block) overrides ``C / B / r``; pruned nets keep their original width.
+    """
 
     def __init__(self, channels: int, blocks: int = 4, reduction: int = 4,
-                 act: ActLayer = "relu", gate: ActLayer = "sigmoid") -> None:
+                 act: ActLayer = "relu", gate: ActLayer = "sigmoid",
+                 hidden: int | None = None) -> None:
         super().__init__()
         _check_divisible("channels", channels, blocks)
-        hidden = max(1, channels // blocks // reduction)
+        self.blocks = blocks
+        hidden = hidden or max(1, channels // blocks // reduction)
         self.fc1 = TFC(channels, hidden * blocks, blocks)
         self.act = create_act(act)
         self.fc2 = TFC(hidden * blocks, channels, blocks)

@@ -56,6 +56,25 @@ def test_binary_mask_keeps_sampled_and_all_ones_is_identity(name: str) -> None:
     torch.testing.assert_close(interp(feature, torch.ones_like(mask)), feature)
 
 
+@pytest.mark.parametrize("name", ["rbf", "conv", "avgpool"])
+@pytest.mark.parametrize("shape", [(1, 5, 11, 13), (3, 4, 17, 6), (2, 3, 4, 9)])
+def test_from_rows_equals_the_dense_formula(name: str, shape: tuple[int, ...]) -> None:
+    interp = create_interpolation(name)
+    if name == "rbf":
+        interp.sigma.data.fill_(0.8)
+    n, c, h, w = shape
+    feature, mask = torch.randn(shape), (torch.rand(n, 1, h, w) < 0.3).float()
+    positions = mask.reshape(-1).nonzero().squeeze(1)
+    rows = feature.permute(0, 2, 3, 1).reshape(-1, c)[positions]  # (P, C)
+    with torch.no_grad():
+        out = interp.from_rows(rows, positions, mask)
+        ref = _reference(feature, mask, interp.kernel())
+    keep = mask.bool().expand_as(feature)
+    assert torch.equal(out[keep], feature[keep])
+    # NOTE: the separable passes sum in another order than the 2-D stencil: float32 rounding
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-4)
+
+
 def test_avgpool_fills_the_window_with_the_mean_of_sampled_neighbours() -> None:
     feature = torch.zeros(1, 1, 15, 15)
     mask = torch.zeros(1, 1, 15, 15)

@@ -101,6 +101,17 @@ def test_grid_prior_positions_are_always_computed() -> None:
     torch.testing.assert_close(out[..., lattice], dense[..., lattice], atol=1e-4, rtol=1e-4)
 
 
+def test_folded_weights_follow_parameter_changes() -> None:
+    conv = SampledConv(4, 5, 3).eval()
+    x, mask = torch.randn(1, 4, 6, 6), torch.ones(1, 1, 6, 6)
+    with torch.no_grad():
+        first = conv(x, mask)
+        conv.conv.weight.mul_(2)
+        conv.bn.running_mean.add_(1)
+        torch.testing.assert_close(conv(x, mask), _dense(conv, x), atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(first, _dense(conv, x))
+
+
 def test_empty_mask_and_wrong_mask_size() -> None:
     conv = SampledConv(3, 4, 3, stride=2).eval()
     x = torch.randn(1, 3, 8, 8)
