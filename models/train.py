@@ -169,7 +169,8 @@ class Trainer:
             self.step += 1
             for k, v in {"loss": loss.detach(), **parts}.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}",
+                            lr=f"{self.scheduler.get_last_lr()[0]:.1e}")
             if deadline is not None and time.monotonic() > deadline:
                 break
         n = max(1, bar.n)

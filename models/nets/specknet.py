@@ -32,7 +32,6 @@ from ..blocks.tied import TiedSE
 from ..heads.centernet import CenterNetHead
 from ..registry import register_model
 
-
 TIED_BLOCKS = 4  # TiedSE blocks B (tiny widths; the paper's 64x saving is at B=8)
 
 
