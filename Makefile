@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench zoo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/specks models
+	$(BIN)/specks detect
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -27,6 +28,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sparse_conv.py
+	$(BIN)/python bench/detector.py
+	$(BIN)/python bench/export.py
+
+# Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
+zoo: $(STAMP)
+	$(BIN)/specks zoo build models/zoo/specknet-nano.recipe.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_train(subparsers)
     _add_eval(subparsers)
     _add_prune(subparsers)
+    _add_zoo(subparsers)
+    _add_detect(subparsers)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -120,3 +122,39 @@ def _add_prune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="data.yaml for fine-tuning and before/after mAP")
     p.add_argument("--finetune-epochs", type=int, default=0)
     p.set_defaults(func=_prune)
+
+
+def _zoo_build(args: argparse.Namespace) -> int:
+    from .zoo.build import build
+
+    build(args.recipe, args.workdir)
+    return 0
+
+
+def _add_zoo(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("zoo", help="the shipped models")
+    zoo = p.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
+    b = zoo.add_parser("build", help="re-train a shipped model from its recipe, write its card")
+    b.add_argument("recipe", nargs="?", default="models/zoo/specknet-nano.recipe.json")
+    b.add_argument("--workdir", default="runs/zoo", help="data and run directory")
+    b.set_defaults(func=_zoo_build)
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from .detect import detect
+
+    detect(args.checkpoint, args.images, args.out, args.score_threshold, args.tile_size)
+    return 0
+
+
+def _add_detect(subparsers: argparse._SubParsersAction) -> None:
+    from .zoo import default_checkpoint
+
+    p = subparsers.add_parser("detect", help="detect small objects on full images (sliced)")
+    p.add_argument("images", nargs="*", help="image files (default: the built-in sample scene)")
+    p.add_argument("--checkpoint", default=str(default_checkpoint()),
+                   help="default: the shipped specknet-nano")
+    p.add_argument("--score-threshold", type=float, default=0.3)
+    p.add_argument("--tile-size", type=int, default=320)
+    p.add_argument("--out", default="runs/detect", help="directory for annotated PNGs")
+    p.set_defaults(func=_detect)

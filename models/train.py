@@ -25,7 +25,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -56,7 +56,7 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 5e-4
     warmup_steps: int = 200
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # ramped up over the warm-up steps
     seed: int = 0
     workers: int = 0
     object_tile_prob: float = 0.8
@@ -67,6 +67,7 @@ class TrainConfig:
     init: str | None = None  # checkpoint whose weights start the run (e.g. a pruned net)
     eval_every: int = 0  # epochs between validation mAP runs (0 = only at the end)
     max_minutes: float | None = None  # stop cleanly (and save) when this budget is spent
+    threads: int | None = None  # torch CPU threads (None: torch's default)
 
 
 def seed_everything(seed: int) -> None:
@@ -85,6 +86,20 @@ def _warmup_cosine(warmup: int, total: int):
     return factor
 
 
+def _ema_ramp(decay: float, ramp_steps: int):
+    """EMA whose decay ramps up as ``decay * (1 - exp(-t / ramp_steps))`` (the YOLOv5 habit),
+    so a short run's average is not dominated by the random initial weights."""
+
+    def update(ema: list[torch.Tensor], current: list[torch.Tensor], t: torch.Tensor) -> None:
+        if not torch.is_floating_point(ema[0]):  # counters such as num_batches_tracked
+            torch._foreach_copy_(ema, current)
+            return
+        d = decay * (1.0 - math.exp(-(int(t) + 1) / max(1, ramp_steps)))
+        torch._foreach_lerp_(ema, current, 1.0 - d)
+
+    return update
+
+
 def _dist_info() -> tuple[int, int]:
     if "WORLD_SIZE" in os.environ and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -99,6 +114,8 @@ class Trainer:
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
         self.rank, self.world = _dist_info()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         seed_everything(cfg.seed + self.rank)
         self.out = Path(cfg.out)
         train_set = read_yolo(cfg.data, "train")
@@ -118,8 +135,8 @@ class Trainer:
         total = cfg.epochs * cfg.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _warmup_cosine(cfg.warmup_steps, total))
-        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
-                                 use_buffers=True)
+        self.ema = AveragedModel(self.model, use_buffers=True,
+                                 multi_avg_fn=_ema_ramp(cfg.ema_decay, cfg.warmup_steps))
         self.teacher = model_from_checkpoint(cfg.teacher)[0] if cfg.teacher else None
         self.epoch = 0
         self.step = 0

@@ -57,6 +57,7 @@ class SpeckNetCfg:
     neck_ch: int = 48
     head_ch: int = 48
     act: str = "relu6"
+    head_act: str = "prelu"
     hidden: tuple[int, ...] | None = None  # per inverted residual, in order (pruned nets)
 
 
@@ -101,7 +102,8 @@ class SpeckNet(nn.Module):
         n = cfg.neck_ch
         self.lateral = nn.ModuleList(ConvNormAct(c, n, 1, act=None) for c in (c4, c8, c16))
         self.smooth = nn.ModuleList(DepthwiseSeparableConv(n, n, act=cfg.act) for _ in range(2))
-        self.head = CenterNetHead(n, cfg.num_classes, head_channels=cfg.head_ch, act=cfg.act)
+        self.head = CenterNetHead(n, cfg.num_classes, head_channels=cfg.head_ch,
+                                  act=cfg.head_act)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone + FPN neck: (N, 3, H, W) -> (N, neck_ch, H/4, W/4)."""
