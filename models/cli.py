@@ -94,9 +94,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     for name, kind in (("epochs", int), ("steps_per_epoch", int), ("batch_size", int),
                        ("tile_size", int), ("lr", float), ("weight_decay", float),
                        ("seed", int), ("workers", int), ("dwd_lambda", float),
+                       ("warmup_steps", int), ("ema_decay", float), ("threads", int),
                        ("distill_weight", float), ("eval_every", int), ("max_minutes", float)):
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
     p.add_argument("--teacher", help="checkpoint of a larger Specks model to distil from")
+    p.add_argument("--init", help="checkpoint whose weights start the run (same net)")
     p.add_argument("--resume", action="store_true", default=None,
                    help="continue from OUT/last.pt")
     p.set_defaults(func=_train)

@@ -60,7 +60,10 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     object_tile_prob: float = 0.8
-    dwd_lambda: float = 0.0  # CSNet dynamic weight decay on BN gammas (0 = off)
+    # CSNet dynamic weight decay on BN gammas (0 = off): gamma_c is decayed at
+    # weight_decay * dwd_lambda * (channel c's mean |activation|), the term scaled by
+    # weight_decay like every other decay here, so it never swamps the detection loss.
+    dwd_lambda: float = 0.0
     teacher: str | None = None  # checkpoint of a larger Specks model to distil from
     distill_weight: float = 1.0
     resume: bool = False
@@ -158,7 +161,7 @@ class Trainer:
         outputs = self.net(images)
         loss, parts = self.criterion(outputs, targets, image_size=images.shape[-2:])
         if self.dwd is not None:
-            decay = self.dwd()
+            decay = self.cfg.weight_decay * self.dwd()
             loss = loss + decay
             parts["dwd"] = decay.detach()
         if self.teacher is not None:
