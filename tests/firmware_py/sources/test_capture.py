@@ -128,19 +128,19 @@ def test_slow_consumer_gets_recent_frames_and_every_frame_is_accounted_for() -> 
 
 
 def test_frames_are_stamped_readonly_and_get_an_area_downscaled_lores() -> None:
-    source = CountingSource(limit=3)
+    source = CountingSource(limit=2)  # fits the queue: no frame can be dropped
     capture = Capture(source, FAST)
     queue = capture.attach()
     t0, w0 = time.monotonic(), time.time()
     with capture:
         frames = list(queue)
-    assert [f.frame_id for f in frames] == [0, 1, 2]
+    assert [f.frame_id for f in frames] == [0, 1]
     assert all(f.source == "counting" for f in frames)
     assert [f.t_monotonic for f in frames] == sorted(f.t_monotonic for f in frames)
     assert frames[0].t_monotonic >= t0 and abs(frames[0].t_wall - w0) < 5.0
-    f = frames[2]
+    f = frames[1]
     assert f.main.shape == (48, 64, 3) and f.lores.shape == (12, 16, 3)
-    expected = cv2.resize(np.full((48, 64, 3), 2, np.uint8), (16, 12),
+    expected = cv2.resize(np.full((48, 64, 3), 1, np.uint8), (16, 12),
                           interpolation=cv2.INTER_AREA)
     np.testing.assert_array_equal(f.lores, expected)
     with pytest.raises(ValueError):
@@ -168,7 +168,8 @@ def test_a_failing_source_is_reopened_with_backoff_and_the_gap_is_reported() -> 
             assert f is not None, "the capture stopped delivering after the failure"
             ids.append(f.frame_id)
         stats = capture.stats()
-    assert ids == list(range(6))  # ids keep counting across the reconnect
+    # ids keep counting across the reconnect (a slow consumer may miss a dropped frame)
+    assert ids == sorted(set(ids)) and ids[-1] >= 5
     assert stats.reconnects == 1 and stats.failures == 3  # one lost read, two refused opens
     assert "camera unplugged" in stats.last_error
     # open at start, then reopens after waits of 0.02, 0.04, 0.08 s (exponential backoff)
