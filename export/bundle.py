@@ -6,7 +6,14 @@ renamed into place only when complete and signed; any failure removes the temp d
 there is never a half-written bundle nor debris. Verification is ``firmware_py.verify`` (the
 device's own check), re-exported here. ``export_bundle`` is the whole pipeline, as numbered
 steps: export each (format, precision) -> save -> load the saved file in its real runtime ->
-parity vs eager -> golden files -> manifest -> sign -> rename.
+parity vs eager -> (optional) accuracy on validation data -> golden files -> manifest -> sign ->
+rename.
+
+Accuracy, when an ``evaluator`` is given (e.g. ``export.metrics.DetectionEvaluator``), is
+measured for eager PyTorch and for every artifact in its runtime and written into the manifest
+``metrics`` as ``<source>/<metric>`` (sources ``eager``, ``pte_fp32``, ``tflite_int8``, ...),
+plus ``<fmt>_int8/<metric>_drop`` = fp32 minus int8 of the same format (fractions, as the
+metrics). ``max_int8_drop`` turns chosen drops into a gate.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,8 +53,12 @@ from firmware_py.verify import (
 from . import ExportError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
     from torch import nn
+
+# (forward: float32 NCHW batch -> outputs, label) -> named metrics; see export.metrics
+Evaluator = Callable[[Callable[["np.ndarray"], Sequence["np.ndarray"]], str], Mapping[str, float]]
 
 __all__ = ["BundleError", "export_bundle", "pack_bundle", "sign_and_write", "unpack_bundle",
            "verify_bundle", "write_bundle"]
@@ -184,11 +195,15 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                   labels: Sequence[str] = (), source_sha256: str | None = None,
                   metrics: Mapping[str, float | int | str] | None = None,
                   min_cosine: Mapping[str, float] | None = None,
+                  evaluator: Evaluator | None = None,
+                  max_int8_drop: Mapping[str, float] | None = None,
                   allow_non_delegated: bool = False, allow_parity_failure: bool = False,
                   overwrite: bool = False) -> Manifest:
     """Export ``model`` to every (format, precision), check parity in the real runtimes, and
     write a signed bundle at ``dest``. Inputs are float32 NCHW batches, already normalised;
-    ``example_input`` fixes the static shape (batch 1). Returns the written manifest."""
+    ``example_input`` fixes the static shape (batch 1). ``evaluator`` adds accuracy metrics
+    (see the module docstring); ``max_int8_drop`` (metric -> largest allowed fp32 - int8,
+    e.g. ``{"mAP50": 0.01}``) fails the export beyond it. Returns the written manifest."""
     import numpy as np
 
     from .parity import FP32_MIN_COSINE, INT8_MIN_COSINE, ParityError, compare, eager_outputs
@@ -204,6 +219,11 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
     names = _output_names(decode, len(reference))
     input_spec = input_spec or InputSpec(shape=tuple(example_input.shape))
     artifacts = []
+    accuracy: dict[str, Mapping[str, float]] = {}
+    if evaluator is not None:
+        from .metrics import eager_forward
+
+        accuracy["eager"] = evaluator(eager_forward(model), "eager")
     with staging(dest, overwrite) as root:
         for fmt in formats:
             for precision in precisions:
@@ -223,6 +243,9 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                     raise ParityError(f"{path.name}: parity below cosine {parity.min_cosine}: "
                                       + ", ".join(f"{o.name}={o.cosine:.5f}"
                                                   for o in parity.outputs))
+                # 4. accuracy of the artifact in its runtime (optional)
+                if evaluator is not None:
+                    accuracy[f"{fmt}_{precision}"] = evaluator(runner, path.name)
                 artifacts.append(Artifact(
                     file=path.name, format=fmt, precision=precision, runtime=_RUNTIME[fmt],
                     sha256=sha256_file(path), size=len(data),
@@ -230,18 +253,42 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                     inputs=tuple(runner.inputs), outputs=tuple(runner.outputs),
                     delegated_ops_only=not leftover, non_delegated_ops=leftover,
                     parity=parity, export_seconds=round(seconds, 3)))
-        # 4. golden input and eager outputs for a device self-test
+        metrics = {**(metrics or {}), **_accuracy_metrics(accuracy, formats, max_int8_drop)}
+        # 5. golden input and eager outputs for a device self-test
         (root / "golden").mkdir()
         np.save(root / "golden" / "input.npy", example_input.numpy().astype(np.float32))
         for i, out in enumerate(reference):
             np.save(root / "golden" / f"output_{i}.npy", out)
         golden = Golden(input="golden/input.npy",
                         outputs=tuple(f"golden/output_{i}.npy" for i in range(len(reference))))
-        # 5. manifest, hashes, signature; the rename happens when the context exits
+        # 6. manifest, hashes, signature; the rename happens when the context exits
         manifest = Manifest(
             model=name, created=datetime.now(timezone.utc), exporters=_versions(),
             source_sha256=source_sha256, input=input_spec, output_names=names, decode=decode,
             labels=tuple(labels), tile_size=tuple(example_input.shape[-2:]),
-            artifacts=tuple(artifacts), golden=golden, metrics=dict(metrics or {}))
+            artifacts=tuple(artifacts), golden=golden, metrics=metrics)
         manifest = sign_and_write(root, manifest, private_key)
     return manifest
+
+
+def _accuracy_metrics(accuracy: Mapping[str, Mapping[str, float]], formats: Sequence[str],
+                      max_int8_drop: Mapping[str, float] | None) -> dict[str, float]:
+    """Flatten per-source metrics to ``<source>/<metric>``; add the int8 drop per format and
+    check it against ``max_int8_drop``."""
+    flat = {f"{source}/{key}": value for source, values in accuracy.items()
+            for key, value in values.items()}
+    failures = []
+    for fmt in formats:
+        fp32, int8 = accuracy.get(f"{fmt}_fp32"), accuracy.get(f"{fmt}_int8")
+        if fp32 is None or int8 is None:
+            continue
+        for key in sorted(fp32.keys() & int8.keys()):
+            drop = round(fp32[key] - int8[key], 5)
+            flat[f"{fmt}_int8/{key}_drop"] = drop
+            log.info("%s int8 vs fp32: %s drop %.2f points", fmt, key, 100 * drop)
+            limit = (max_int8_drop or {}).get(key)
+            if limit is not None and drop > limit:
+                failures.append(f"{fmt} {key} drop {100 * drop:.2f} > {100 * limit:.2f} points")
+    if failures:
+        raise ExportError("int8 accuracy below target: " + "; ".join(failures))
+    return flat

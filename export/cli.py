@@ -4,14 +4,22 @@ nothing heavy; torch, ExecuTorch and litert-torch load when ``export`` runs.
 
 Checkpoint format (until training defines one): a ``torch.save``'d dict ``{"model": name,
 "config": {overrides for create_model}, "state_dict": ...}``, loaded with ``weights_only=True``.
-Calibration and validation data: a folder of images, each resized (shorter side) and
-centre-cropped to the model input, RGB, scaled to [0, 1], then normalised with --mean/--std.
+Calibration and validation data: a YOLO ``data.yaml`` (``--calib`` reads its train split,
+``--val`` its val split) or a folder of images. A detector runs on tiles, so its inputs are
+tiles of the model input size cut by the device grid (``export.calibration``); other models
+get each image resized (shorter side) and centre-cropped to the input. Pixels are RGB scaled
+to [0, 1], then normalised with --mean/--std.
+
+With ``--val DATA.yaml`` a detector is also evaluated on the full validation images through
+the device path (``export.metrics``): eager PyTorch and every artifact, COCO mAP50 / mAP50-95 /
+AP_small written into the manifest ``metrics`` with the int8-vs-fp32 drop per format. The
+decode spec written to the manifest carries the deployed ``--score-threshold``; evaluation
+uses its own low threshold.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import logging
 import tempfile
@@ -19,9 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger("specks.export")
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
 
 def _csv(choices: Sequence[str]):
     def parse(text: str) -> tuple[str, ...]:
@@ -39,16 +44,6 @@ def _floats3(text: str) -> tuple[float, float, float]:
     if len(values) != 3:
         raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got {text!r}")
     return values
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {folder} does not exist")
-    images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return images
 
 
 def load_image(path: Path, height: int, width: int, mean: Sequence[float],
@@ -91,15 +86,30 @@ def load_checkpoint(path: str | Path):
     return name, model.eval(), digest
 
 
-def _decode_for(task: str, outputs, height: int):
+def _decode_for(task: str, outputs, height: int, score_threshold: float):
     from firmware_py.manifest import CenterNetDecode, SaliencyDecode
 
     if task == "detection" and len(outputs) == 3:
         heatmap = outputs[0]
-        return CenterNetDecode(num_classes=heatmap.shape[1], stride=height // heatmap.shape[2])
+        return CenterNetDecode(num_classes=heatmap.shape[1], stride=height // heatmap.shape[2],
+                               score_threshold=score_threshold)
     if task == "saliency" and len(outputs) == 1:
         return SaliencyDecode()
     return None
+
+
+def _inputs(source: str, split: str, count: int, input_spec, tiled: bool, seed: int,
+            desc: str) -> list:
+    """``count`` model inputs from a data.yaml split or a folder: device tiles for a tiled
+    detector, resized centre crops otherwise."""
+    from .calibration import image_paths, image_tiles
+
+    paths = image_paths(source, split)
+    if tiled:
+        return image_tiles(paths, count, input_spec, seed=seed, desc=desc)
+    _, _, height, width = input_spec.shape
+    return [load_image(p, height, width, input_spec.mean, input_spec.std)
+            for p in paths[:count]]
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -109,40 +119,61 @@ def _export(args: argparse.Namespace) -> int:
     from models.registry import model_record
 
     from .bundle import export_bundle
+    from .calibration import is_data_yaml
     from .keys import load_private_key
 
     name, model, digest = load_checkpoint(args.ckpt)
-    channels, height, width = model_record(name).input_size
+    record = model_record(name)
+    channels, height, width = record.input_size
     if args.size:
         height, width = args.size
-    images = list_images(args.calib)
-    load = functools.partial(load_image, height=height, width=width, mean=args.mean,
-                             std=args.std)
-    calibration = [load(p) for p in images[:args.num_calib]]
-    val_images = list_images(args.val) if args.val else images[args.num_calib:] or images
-    validation = [load(p) for p in val_images[:args.num_val]]
+    input_spec = InputSpec(shape=(1, channels, height, width), mean=args.mean, std=args.std)
+    tiled = record.task == "detection"
+    calibration = _inputs(args.calib, "train", args.num_calib, input_spec, tiled, 0,
+                          "calibration tiles") if "int8" in args.precision else []
+    validation = _inputs(args.val or args.calib, args.val_split if args.val else "train",
+                         args.num_val, input_spec, tiled, 1, "parity tiles")
     key = load_private_key(args.key)
     example = validation[0]
     with torch.no_grad():
         outputs = model(example)
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    decode = _decode_for(record.task, outputs, height, args.score_threshold)
     labels = Path(args.labels).read_text().split() if args.labels else ()
+    evaluator = None
+    if args.val and is_data_yaml(args.val) and tiled and decode is not None:
+        evaluator, labels = _evaluator(args, decode, input_spec, labels)
+    max_drop = {"mAP50": args.max_int8_drop / 100} if args.max_int8_drop is not None else None
     manifest = export_bundle(
         model, args.out, name=name, example_input=example, validation=validation,
         private_key=key, calibration=calibration, formats=args.formats,
         precisions=args.precision, source_sha256=digest, labels=labels,
-        input_spec=InputSpec(shape=(1, channels, height, width), mean=args.mean, std=args.std),
-        decode=_decode_for(model_record(name).task, outputs, height),
+        input_spec=input_spec, decode=decode, evaluator=evaluator, max_int8_drop=max_drop,
         allow_non_delegated=args.allow_non_delegated, overwrite=args.overwrite)
     for a in manifest.artifacts:
         log.info("%s  %d bytes  min cosine %.5f", a.file, a.size,
                  min(o.cosine for o in a.parity.outputs))
+    for key_, value in manifest.metrics.items():
+        log.info("%s = %s", key_, value)
     if args.tar:
         from .bundle import pack_bundle
 
         log.info("packed %s", pack_bundle(args.out))
     log.info("bundle written to %s", args.out)
     return 0
+
+
+def _evaluator(args: argparse.Namespace, decode, input_spec, labels: Sequence[str]):
+    """The device-path evaluator on ``--val``'s split; labels default to the data's names."""
+    from models.data.yolo import read_yolo
+
+    from .metrics import DetectionEvaluator
+
+    data = read_yolo(args.val, args.val_split)
+    records = data.records[:args.num_eval] if args.num_eval else data.records
+    if labels and list(labels) != list(data.names):
+        raise ValueError(f"--labels {list(labels)} differ from {args.val} names {data.names}")
+    return DetectionEvaluator(records, data.names, decode, input_spec), tuple(data.names)
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
@@ -211,11 +242,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("ckpt", help="checkpoint: torch.save'd {model, config, state_dict}")
     exp.add_argument("--formats", type=_csv(("pte", "tflite")), default=("pte", "tflite"))
     exp.add_argument("--precision", type=_csv(("fp32", "int8")), default=("fp32", "int8"))
-    exp.add_argument("--calib", required=True, help="folder of calibration images")
-    exp.add_argument("--num-calib", type=int, default=64, help="calibration images to use")
-    exp.add_argument("--val", default=None, help="folder of validation images for parity "
-                     "(default: calibration images not used for calibration)")
-    exp.add_argument("--num-val", type=int, default=8, help="validation images for parity")
+    exp.add_argument("--calib", required=True, help="calibration images: a YOLO data.yaml "
+                     "(its train split) or a folder")
+    exp.add_argument("--num-calib", type=int, default=256, help="calibration inputs (detector: "
+                     "tiles of the input size, spread over the images)")
+    exp.add_argument("--val", default=None, help="validation: a YOLO data.yaml (parity tiles "
+                     "and, for a detector, mAP of every artifact) or a folder (parity only); "
+                     "default: calibration images")
+    exp.add_argument("--val-split", default="val", help="split of a --val data.yaml")
+    exp.add_argument("--num-val", type=int, default=8, help="validation inputs for parity")
+    exp.add_argument("--num-eval", type=int, default=0,
+                     help="full images for the mAP evaluation (0 = the whole split)")
+    exp.add_argument("--score-threshold", type=float, default=0.3,
+                     help="deployed decode score threshold written to the manifest")
+    exp.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 mAP50 "
+                     "is more than this many points below fp32 in a format (needs --val)")
     exp.add_argument("--size", type=_parse_size, default=None, help="input HxW override")
     exp.add_argument("--mean", type=_floats3, default=(0.0, 0.0, 0.0), help="r,g,b mean")
     exp.add_argument("--std", type=_floats3, default=(1.0, 1.0, 1.0), help="r,g,b std")

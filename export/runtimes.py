@@ -67,9 +67,10 @@ class ExecuTorchRunner(Runner):
     def __init__(self, artifact: bytes | str | Path, method: str = "forward") -> None:
         from executorch.runtime import Runtime
 
-        program = Runtime.get().load_program(artifact)
-        self._method = program.load_method(method)
-        meta = program.metadata(method)
+        # NOTE: the program owns the buffer the method runs from; keep it alive with the method.
+        self._program = Runtime.get().load_program(artifact)
+        self._method = self._program.load_method(method)
+        meta = self._program.metadata(method)
         self.inputs = [self._spec(f"input_{i}", meta.input_tensor_meta(i))
                        for i in range(meta.num_inputs())]
         self.outputs = [self._spec(f"output_{i}", meta.output_tensor_meta(i))

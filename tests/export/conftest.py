@@ -79,3 +79,14 @@ def keypair(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def tiny_net_cls() -> type[TinyCenterNet]:
     return TinyCenterNet
+
+
+@pytest.fixture(scope="session")
+def synth_yolo(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny two-class synthetic YOLO set: 64x64 images, 4 train and 4 val; data.yaml path."""
+    from models.data.synth import SynthConfig, write_dataset
+
+    cfg = SynthConfig(width=64, height=64, min_size=4, max_size=12, objects=(2, 4),
+                      distractors=(1, 3), background_prob=0.0, classes=("drone", "bird"))
+    return write_dataset(tmp_path_factory.mktemp("synth"), cfg, images=8, seed=3,
+                         val_fraction=0.5)

@@ -108,3 +108,18 @@ def test_int8_without_calibration_is_refused(tmp_path, tiny_model, validation, k
         export_bundle(tiny_model, tmp_path / "b", name="tiny", example_input=validation[0],
                       validation=validation, private_key=keypair[0], precisions=("int8",))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_accuracy_metrics_flatten_and_drop() -> None:
+    from export.bundle import _accuracy_metrics
+
+    accuracy = {"eager": {"mAP50": 0.8}, "pte_fp32": {"mAP50": 0.8, "AP_small": 0.5},
+                "pte_int8": {"mAP50": 0.79, "AP_small": 0.45}, "tflite_int8": {"mAP50": 0.7}}
+    flat = _accuracy_metrics(accuracy, ("pte", "tflite"), None)
+    assert flat["eager/mAP50"] == 0.8 and flat["tflite_int8/mAP50"] == 0.7
+    assert flat["pte_int8/mAP50_drop"] == pytest.approx(0.01)
+    assert flat["pte_int8/AP_small_drop"] == pytest.approx(0.05)
+    assert not any(k.startswith("tflite_int8/") and k.endswith("_drop") for k in flat)
+    assert _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.011})
+    with pytest.raises(ExportError, match="pte mAP50 drop 1.00 > 0.50 points"):
+        _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.005})

@@ -93,3 +93,42 @@ def test_export_then_verify(tmp_path, keys, tiny_registered, tiny_net_cls, caplo
     with caplog.at_level(logging.ERROR):
         assert _run("bundle", "verify", str(out), "--key", str(keys[1])) == 2
     assert "golden/input.npy: sha256 mismatch" in caplog.text
+
+
+@pytest.mark.slow  # ~12 s: two exports and three evaluations
+def test_export_with_val_data_writes_signed_metrics(tmp_path, keys, tiny_registered,
+                                                    tiny_net_cls, synth_yolo) -> None:
+    """--calib/--val as a data.yaml: calibration from train tiles, every artifact's device-path
+    metrics (and eager's) plus the int8 drop in a verifiable manifest; the manifest decode
+    keeps the deployed threshold."""
+    from firmware_py.verify import load_public_key, verify_bundle
+
+    out = tmp_path / "bundle"
+    ckpt = _ckpt(tmp_path / "c.pt", tiny_net_cls(num_classes=2).state_dict())
+    assert _run("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
+                "--num-calib", "8", "--val", str(synth_yolo), "--num-val", "2",
+                "--score-threshold", "0.4", "--out", str(out), "--key", str(keys[0])) == 0
+    manifest = verify_bundle(out, [load_public_key(keys[1])])
+    assert manifest.decode.score_threshold == 0.4
+    assert manifest.labels == ("drone", "bird")
+    for source in ("eager", "pte_fp32", "pte_int8"):
+        assert 0.0 <= manifest.metrics[f"{source}/mAP50"] <= 1.0
+        assert f"{source}/mAP50-95" in manifest.metrics
+    drop = manifest.metrics["pte_int8/mAP50_drop"]
+    assert drop == pytest.approx(manifest.metrics["pte_fp32/mAP50"]
+                                 - manifest.metrics["pte_int8/mAP50"], abs=1e-4)
+    assert manifest.metrics["pte_fp32/mAP50"] == pytest.approx(
+        manifest.metrics["eager/mAP50"], abs=0.01)
+
+
+def test_int8_drop_gate(tmp_path, keys, tiny_registered, tiny_net_cls, synth_yolo,
+                        caplog) -> None:
+    """A --max-int8-drop of -100 points can never be met: the export fails and leaves nothing."""
+    out = tmp_path / "bundle"
+    ckpt = _ckpt(tmp_path / "c.pt", tiny_net_cls(num_classes=2).state_dict())
+    with caplog.at_level(logging.ERROR):
+        assert _run("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
+                    "--num-calib", "4", "--val", str(synth_yolo), "--num-val", "1",
+                    "--max-int8-drop", "-100", "--out", str(out), "--key", str(keys[0])) == 2
+    assert "int8 accuracy below target" in caplog.text
+    assert not out.exists()
