@@ -1,0 +1,142 @@
+"""The detection message every sink sends, and the one JSON encoding they share.
+
+One message per processed frame: the device, the capture's frame id and wall-clock timestamp,
+how many detector tiles ran out of how many cover the frame (the sparse sampler's work), and
+the boxes (xyxy, full-frame pixels), scores, class ids, class names, and whether the boxes were
+interpolated by the tracker rather than detected on this frame.
+
+Encoding: compact JSON (UTF-8, no spaces), numpy arrays and scalars turned into lists and
+Python numbers, floats rounded (boxes to 0.1 px, scores to 1e-3, timestamps to 1 ms, any other
+float to 1e-4), non-finite floats written as ``null`` so every line is strict JSON. Each
+payload carries ``"kind"`` (``"detections"`` or ``"stats"``) so a mixed stream (a JSONL file,
+UDP datagrams) can be told apart without the MQTT topic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+BOX_DECIMALS = 1
+SCORE_DECIMALS = 3
+TIME_DECIMALS = 3
+FLOAT_DECIMALS = 4
+
+
+class _Detections(Protocol):
+    """What :func:`firmware_py.decode` returns: ``labels`` holds class ids."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class DetectionMessage:
+    """Detections of one frame. Arrays are copied into fixed dtypes on construction."""
+
+    device: str
+    frame_id: int
+    timestamp: float  # time.time() when the frame was captured
+    tiles_run: int
+    tiles_total: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))  # (N, 4)
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (N,)
+    classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N,)
+    labels: tuple[str, ...] = ()  # (N,) class names
+    interpolated: bool = False
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)  # (N, 4)
+        scores = np.asarray(self.scores, np.float32).reshape(-1)  # (N,)
+        classes = np.asarray(self.classes, np.int64).reshape(-1)  # (N,)
+        labels = tuple(str(name) for name in self.labels)
+        n = len(boxes)
+        if not len(scores) == len(classes) == len(labels) == n:
+            raise ValueError(f"boxes, scores, classes and labels differ in length: {n}, "
+                             f"{len(scores)}, {len(classes)}, {len(labels)}")
+        if not 0 <= self.tiles_run <= self.tiles_total:
+            raise ValueError(f"tiles_run {self.tiles_run} not in [0, {self.tiles_total}]")
+        object.__setattr__(self, "boxes", boxes)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @classmethod
+    def from_detections(cls, device: str, frame_id: int, timestamp: float, tiles_run: int,
+                        tiles_total: int, detections: _Detections, names: Sequence[str],
+                        interpolated: bool = False) -> DetectionMessage:
+        """Build from decoded detections (whose ``labels`` are class ids), naming each class
+        from ``names``; an id outside ``names`` is named by its number."""
+        classes = np.asarray(detections.labels, np.int64).reshape(-1)
+        labels = tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes.tolist())
+        return cls(device, frame_id, timestamp, tiles_run, tiles_total, detections.boxes,
+                   detections.scores, classes, labels, interpolated)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "detections",
+            "device": self.device,
+            "frame_id": int(self.frame_id),
+            "timestamp": round(float(self.timestamp), TIME_DECIMALS),
+            "tiles_run": int(self.tiles_run),
+            "tiles_total": int(self.tiles_total),
+            "boxes": _rounded(self.boxes, BOX_DECIMALS),
+            "scores": _rounded(self.scores, SCORE_DECIMALS),
+            "classes": self.classes.tolist(),
+            "labels": list(self.labels),
+            "interpolated": bool(self.interpolated),
+        }
+
+    def to_json(self) -> bytes:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> DetectionMessage:
+        """Inverse of :meth:`to_dict` (up to rounding), for consumers and tests."""
+        return cls(payload["device"], payload["frame_id"], payload["timestamp"],
+                   payload["tiles_run"], payload["tiles_total"], payload["boxes"],
+                   payload["scores"], payload["classes"], tuple(payload["labels"]),
+                   payload["interpolated"])
+
+
+def _rounded(array: np.ndarray, decimals: int) -> list[Any]:
+    # float64 before rounding: float32 values print as e.g. 0.30000001192092896.
+    return np.round(array.astype(np.float64), decimals).tolist()
+
+
+def jsonable(value: Any, decimals: int = FLOAT_DECIMALS) -> Any:
+    """``value`` with numpy arrays and scalars, tuples and mappings turned into JSON types,
+    floats rounded to ``decimals`` and non-finite floats into ``None``."""
+    if isinstance(value, DetectionMessage):
+        return value.to_dict()
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist(), decimals)
+    if isinstance(value, np.generic):
+        return jsonable(value.item(), decimals)
+    if isinstance(value, float):
+        return round(value, decimals) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, decimals) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, decimals) for v in value]
+    return value
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact strict JSON of ``jsonable(payload)`` as UTF-8."""
+    return json.dumps(jsonable(payload), separators=(",", ":"), allow_nan=False,
+                      ensure_ascii=False).encode()
+
+
+def stats_payload(stats: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """A stats mapping as a self-describing payload: ``{"kind": "stats", **stats, **extra}``."""
+    return {"kind": "stats", **stats, **extra}

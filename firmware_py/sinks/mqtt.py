@@ -1,0 +1,285 @@
+"""``mqtt``: detections and stats to an MQTT broker (paho-mqtt 2.x), at least once, in order.
+
+Topics, for ``topic_prefix`` ``specks`` and device ``cam1``:
+
+- ``specks/cam1/detections``: one :class:`~firmware_py.sinks.message.DetectionMessage` each;
+- ``specks/cam1/stats``: stats snapshots, with this sink's counters under ``"mqtt"``;
+- ``specks/cam1/availability``: ``online`` (retained) once connected, ``offline`` (retained)
+  on a clean close, and ``offline`` as the last will when the connection dies abnormally.
+
+Delivery: every message is first appended to the on-disk :class:`~firmware_py.sinks.spool.Spool`
+(a write-ahead queue) and removed only when the broker acknowledges it (PUBACK for QoS 1). One
+sender thread publishes from the spool head, at most ``inflight`` unacknowledged at once, so
+the broker receives messages in spool order. While the broker is away messages pile up in the
+spool; on reconnect the spool is replayed from its head, oldest first, before anything newer.
+Messages survive a restart of the process. A message is lost only when the spool's bound is
+hit (oldest first; counted in ``dropped``, logged, and reported in the stats). QoS 1 is
+at-least-once: a message sent but unacknowledged when the link died is sent again, so a
+consumer should drop duplicates by ``frame_id``.
+
+Reconnection: exponential backoff from ``reconnect_min_s`` doubling up to ``reconnect_max_s``,
+reset by a successful connection.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from firmware_py.sinks import Sink, SinkConfig, register_sink
+from firmware_py.sinks.message import DetectionMessage, dumps, stats_payload
+from firmware_py.sinks.spool import Spool
+
+try:
+    import paho.mqtt.client as mqtt
+except ImportError:  # the [device] extra installs it; only this plugin needs it
+    mqtt = None
+
+log = logging.getLogger(__name__)
+
+class MqttConfig(SinkConfig):
+    type: Literal["mqtt"] = "mqtt"
+    host: str = Field("127.0.0.1", min_length=1, max_length=253, description="broker host")
+    port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
+    device: str = Field("specks", pattern=r"^[^/#+\s]+$", min_length=1, max_length=64,
+                        description="device name: the topic level after the prefix")
+    topic_prefix: str = Field("specks", pattern=r"^[^#+\s]+$", min_length=1, max_length=128,
+                              description="first topic level(s)")
+    client_id: str = Field("", max_length=128,
+                           description="MQTT client id; empty means 'specks-<device>'")
+    username: str | None = Field(None, max_length=256, description="broker user, if any")
+    password: str | None = Field(None, max_length=256, description="broker password, if any")
+    qos: int = Field(1, ge=1, le=2, description="QoS of detections and stats (1 or 2)")
+    keepalive_s: int = Field(15, ge=2, le=3600,
+                             description="MQTT keepalive; a dead link is noticed within 1.5x")
+    connect_timeout_s: float = Field(5.0, gt=0, le=120,
+                                     description="TCP connect plus CONNACK wait")
+    reconnect_min_s: float = Field(0.5, gt=0, le=600, description="first reconnect delay")
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="reconnect delay cap")
+    inflight: int = Field(20, ge=1, le=1000, description="unacknowledged publishes at once")
+    spool_path: str = Field("spool/mqtt.sqlite3", min_length=1, max_length=4096,
+                            description="on-disk queue file (SQLite), kept across restarts")
+    spool_max_messages: int = Field(100_000, ge=1, le=100_000_000,
+                                    description="queue bound in messages; oldest dropped")
+    spool_max_bytes: int = Field(64 * 2**20, ge=1024, le=2**40,
+                                 description="queue bound in payload bytes; oldest dropped")
+    spool_durable: bool = Field(False, description="fsync every queue write (power-cut safe, "
+                                "slower, wears SD cards)")
+    flush_timeout_s: float = Field(2.0, ge=0, le=600,
+                                   description="on close, wait this long to deliver the queue")
+
+    @property
+    def topics(self) -> dict[str, str]:
+        base = f"{self.topic_prefix}/{self.device}"
+        return {kind: f"{base}/{kind}" for kind in ("detections", "stats", "availability")}
+
+
+class _Session:
+    """State shared with one paho client's callbacks. The callbacks only record and wake:
+    paho calls ``on_publish`` while holding its own message lock, so they take no lock of
+    ours."""
+
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+        self.connected = threading.Event()
+        self.lost = threading.Event()
+        self.refused: str | None = None
+        self.acks: collections.deque[int] = collections.deque()
+
+    def on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                   properties: Any) -> None:
+        if reason.is_failure:
+            self.refused = str(reason)
+            self.lost.set()
+        else:
+            self.connected.set()
+        self.wake.set()
+
+    def on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                      properties: Any) -> None:
+        self.lost.set()
+        self.wake.set()
+
+    def on_publish(self, client: Any, userdata: Any, mid: int, reason: Any,
+                   properties: Any) -> None:
+        self.acks.append(mid)
+        self.wake.set()
+
+
+@register_sink
+class MqttSink(Sink):
+    key = "mqtt"
+    config_cls = MqttConfig
+    config: MqttConfig
+
+    def __init__(self, config: MqttConfig) -> None:
+        if mqtt is None:
+            raise ImportError("the mqtt sink needs paho-mqtt>=2.0 (pip install 'specks[device]')")
+        super().__init__(config)
+        self.topics = config.topics
+        self.spool = Spool(config.spool_path, config.spool_max_messages,
+                           config.spool_max_bytes, config.spool_durable)
+        self.delivered = 0
+        self.connects = 0
+        self.unacked = 0  # handed to the broker in this session, not yet acknowledged
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._flush_deadline = float("inf")
+        self._session: _Session | None = None
+        self._refused: str | None = None  # last refusal, logged once until a connection
+        self._thread = threading.Thread(target=self._run, name=f"mqtt-{config.device}",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def connected(self) -> bool:
+        session = self._session
+        return session is not None and session.connected.is_set() and not session.lost.is_set()
+
+    def publish_detections(self, message: DetectionMessage) -> None:
+        self._enqueue(self.topics["detections"], message.to_json())
+
+    def publish_stats(self, stats: Mapping[str, Any]) -> None:
+        self._enqueue(self.topics["stats"], dumps(stats_payload(stats, mqtt=self.counters())))
+
+    def _enqueue(self, topic: str, payload: bytes) -> None:
+        if self._closing.is_set():
+            raise RuntimeError("mqtt sink used after close()")
+        self.spool.put(topic, payload)
+        self._wake.set()
+
+    def counters(self) -> dict[str, int]:
+        return {"queued": len(self.spool), "unacked": self.unacked, "delivered": self.delivered,
+                "dropped": self.spool.dropped, "connects": self.connects,
+                "connected": int(self.connected)}
+
+    def close(self) -> None:
+        if self._closing.is_set():
+            return
+        self._flush_deadline = time.monotonic() + self.config.flush_timeout_s
+        self._closing.set()
+        self._wake.set()
+        self._thread.join()
+        self.spool.close()
+        if len(self.spool):
+            log.info("mqtt: %d messages left in %s for the next start", len(self.spool),
+                     self.config.spool_path)
+
+    # -- sender thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = self.config.reconnect_min_s
+        while not self._closing.is_set():
+            client = None
+            try:
+                client = self._connect()
+                if client is not None:
+                    try:
+                        self._pump(client)
+                    finally:
+                        self._disconnect(client)
+            except Exception:  # keep the sender alive: the spool still holds every message
+                log.exception("mqtt: sender error; retrying in %.1f s", delay)
+            if client is not None:
+                delay = self.config.reconnect_min_s
+            self._closing.wait(delay)
+            if client is None:
+                delay = min(2 * delay, self.config.reconnect_max_s)
+
+    def _connect(self) -> Any:
+        cfg = self.config
+        session = _Session(self._wake)
+        # NOTE: a fresh paho client per connection, with paho's reconnect off: paho would
+        # re-send its in-memory in-flight queue at the CONNACK while the spool replay starts,
+        # two queues racing. With a client per session the spool is the only queue, and the
+        # order on the wire is the spool's.
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=cfg.client_id or f"specks-{cfg.device}",
+                             protocol=mqtt.MQTTv311, clean_session=True,
+                             reconnect_on_failure=False)
+        client.on_connect = session.on_connect
+        client.on_disconnect = session.on_disconnect
+        client.on_publish = session.on_publish
+        client.connect_timeout = cfg.connect_timeout_s
+        client.max_inflight_messages_set(cfg.inflight)
+        client.will_set(self.topics["availability"], "offline", qos=1, retain=True)
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        try:
+            client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        except OSError as e:
+            log.debug("mqtt: connect to %s:%d failed: %s", cfg.host, cfg.port, e)
+            return None
+        client.loop_start()
+        deadline = time.monotonic() + cfg.connect_timeout_s
+        while not (session.connected.is_set() or session.lost.is_set()):
+            if self._closing.is_set() or time.monotonic() > deadline:
+                break
+            session.connected.wait(0.05)
+        if not session.connected.is_set() or session.lost.is_set():
+            if session.refused:
+                level = logging.DEBUG if session.refused == self._refused else logging.WARNING
+                log.log(level, "mqtt: %s:%d refused the connection: %s", cfg.host, cfg.port,
+                        session.refused)
+                self._refused = session.refused
+            client.disconnect()
+            client.loop_stop()
+            return None
+        self._session = session
+        self._refused = None
+        self.connects += 1
+        log.info("mqtt: connected to %s:%d (%d queued)", cfg.host, cfg.port, len(self.spool))
+        client.publish(self.topics["availability"], "online", qos=1, retain=True)
+        return client
+
+    def _pump(self, client: Any) -> None:
+        """Publish from the spool head and remove what the broker acknowledges, until the link
+        is lost, or on close until the queue is empty or the flush deadline passes."""
+        session = self._session
+        assert session is not None
+        inflight: dict[int, int] = {}  # paho mid -> spool seq
+        sent_upto = 0
+        while not session.lost.is_set():
+            self._wake.clear()
+            acked = [inflight.pop(mid) for mid in _drain(session.acks) if mid in inflight]
+            if acked:
+                self.spool.remove(acked)
+                self.delivered += len(acked)
+            if self._closing.is_set() and (
+                    not inflight and not len(self.spool)
+                    or time.monotonic() > self._flush_deadline):
+                return
+            room = self.config.inflight - len(inflight)
+            for entry in self.spool.peek(after=sent_upto, limit=room) if room > 0 else ():
+                info = client.publish(entry.topic, entry.payload, qos=self.config.qos)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    return  # the link went down under us; the entry stays spooled
+                inflight[info.mid] = entry.seq
+                sent_upto = entry.seq
+            self.unacked = len(inflight)
+            self._wake.wait(0.5)
+        log.warning("mqtt: lost %s:%d; %d queued, %d unacknowledged will be re-sent",
+                    self.config.host, self.config.port, len(self.spool), len(inflight))
+
+    def _disconnect(self, client: Any) -> None:
+        session, self._session = self._session, None
+        self.unacked = 0
+        if session is not None and not session.lost.is_set():
+            info = client.publish(self.topics["availability"], "offline", qos=1, retain=True)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                info.wait_for_publish(timeout=1.0)
+            client.disconnect()
+        client.loop_stop()
+
+
+def _drain(queue: collections.deque[int]) -> list[int]:
+    items = []
+    while queue:
+        items.append(queue.popleft())
+    return items
