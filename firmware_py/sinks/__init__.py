@@ -13,13 +13,13 @@ Every payload is built by :mod:`firmware_py.sinks.message`, so all sinks send th
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, TypeVar, Union
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
+from firmware_py.plugins import PluginRegistry
 from firmware_py.sinks.message import DetectionMessage
 
 SINK_TYPES = ("jsonl", "udp", "mqtt")
@@ -69,33 +69,13 @@ class Sink(ABC):
         self.close()
 
 
-_REGISTRY: dict[str, type[Sink]] = {}
-S = TypeVar("S", bound=type[Sink])
-
-
-def register_sink(cls: S) -> S:
-    """Class decorator used by each plugin module."""
-    _REGISTRY[cls.key] = cls
-    return cls
-
-
-def sink_class(key: str) -> type[Sink]:
-    """The plugin registered under ``key``, importing its module on first use."""
-    if key not in SINK_TYPES:
-        raise ValueError(f"unknown sink type {key!r}; expected one of {SINK_TYPES}")
-    importlib.import_module(f"{__name__}.{key}")
-    return _REGISTRY[key]
-
-
-def sink_config_union() -> Any:
-    """The discriminated union of every plugin's config, for the device config tree."""
-    configs = tuple(sink_class(key).config_cls for key in SINK_TYPES)
-    return Annotated[Union[configs], Field(discriminator="type")]  # noqa: UP007
+_PLUGINS: PluginRegistry[type[Sink]] = PluginRegistry(__name__, SINK_TYPES, "sink")
+register_sink = _PLUGINS.register
+sink_class = _PLUGINS.get
+sink_config_union = _PLUGINS.config_union
 
 
 def create_sink(config: SinkConfig | Mapping[str, Any], **kwargs: Any) -> Sink:
-    """Build a sink from its config (a model, or a mapping with ``type``); ``kwargs`` go to
-    the plugin's constructor (e.g. ``stream`` for ``jsonl``)."""
-    if isinstance(config, Mapping):
-        config = TypeAdapter(sink_config_union()).validate_python(dict(config))
-    return sink_class(config.type)(config, **kwargs)  # type: ignore[attr-defined]
+    """Build a sink from its config (a model, or a mapping with ``type``); ``kwargs`` go to the
+    plugin's constructor (e.g. ``stream`` for ``jsonl``)."""
+    return _PLUGINS.create(config, **kwargs)

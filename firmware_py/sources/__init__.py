@@ -17,15 +17,16 @@ hardware at import time; picamera2 itself is imported only when its source is op
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, NamedTuple, TypeVar, Union
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
+
+from firmware_py.plugins import PluginRegistry
 
 SOURCE_TYPES = ("file", "folder", "v4l2", "gstreamer", "url", "picamera2", "synth")
 
@@ -105,36 +106,16 @@ class FrameSource(ABC):
         self.close()
 
 
-_REGISTRY: dict[str, type[FrameSource]] = {}
-S = TypeVar("S", bound=type[FrameSource])
-
-
-def register_source(cls: S) -> S:
-    """Class decorator used by each plugin module."""
-    _REGISTRY[cls.key] = cls
-    return cls
-
-
-def source_class(key: str) -> type[FrameSource]:
-    """The plugin registered under ``key``, importing its module on first use."""
-    if key not in SOURCE_TYPES:
-        raise ValueError(f"unknown source type {key!r}; expected one of {SOURCE_TYPES}")
-    importlib.import_module(f"{__name__}.{key}")
-    return _REGISTRY[key]
-
-
-def source_config_union() -> Any:
-    """The discriminated union of every plugin's config, for the device config tree."""
-    configs = tuple(source_class(key).config_cls for key in SOURCE_TYPES)
-    return Annotated[Union[configs], Field(discriminator="type")]  # noqa: UP007
+_PLUGINS: PluginRegistry[type[FrameSource]] = PluginRegistry(__name__, SOURCE_TYPES, "source")
+register_source = _PLUGINS.register
+source_class = _PLUGINS.get
+source_config_union = _PLUGINS.config_union
 
 
 def create_source(config: SourceConfig | dict[str, Any], **kwargs: Any) -> FrameSource:
     """Build a source from its config (a model, or a dict with ``type``). ``kwargs`` go to the
     plugin's constructor (e.g. ``camera_factory`` for picamera2)."""
-    if isinstance(config, dict):
-        config = TypeAdapter(source_config_union()).validate_python(config)
-    return source_class(config.type)(config, **kwargs)  # type: ignore[attr-defined]
+    return _PLUGINS.create(config, **kwargs)
 
 
 def natural_key(name: str) -> list[str | int]:
