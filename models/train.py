@@ -69,7 +69,7 @@ class TrainConfig:
     resume: bool = False
     init: str | None = None  # checkpoint whose weights start the run (e.g. a pruned net)
     eval_every: int = 0  # epochs between validation mAP runs (0 = only at the end)
-    max_minutes: float | None = None  # stop cleanly (and save) when this budget is spent
+    max_minutes: float | None = None  # anneal within and stop (and save) at this budget
     threads: int | None = None  # torch CPU threads (None: torch's default)
 
 
@@ -79,14 +79,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _warmup_cosine(warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+class WarmupCosine:
+    """LR factor: linear warm-up, then cosine to zero over the run. With a wall-clock budget
+    the cosine follows whichever is further along, the steps or the clock, so a run that is
+    cut by its time budget still ends annealed (at the price of step-exact reproducibility
+    across machines of different speed)."""
 
-    return factor
+    def __init__(self, warmup: int, total: int, budget_s: float | None = None) -> None:
+        self.warmup, self.total, self.budget_s = warmup, total, budget_s
+        self.start = time.monotonic()
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
+        if self.budget_s:
+            progress = max(progress, (time.monotonic() - self.start) / self.budget_s)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _ema_ramp(decay: float, ramp_steps: int):
@@ -135,9 +144,9 @@ class Trainer:
         self.dwd = DynamicWeightDecay(self.model, cfg.dwd_lambda) if cfg.dwd_lambda else None
         groups = split_decay_groups(self.model, cfg.weight_decay, dynamic=self.dwd is not None)
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
-        total = cfg.epochs * cfg.steps_per_epoch
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, _warmup_cosine(cfg.warmup_steps, total))
+        self.schedule = WarmupCosine(cfg.warmup_steps, cfg.epochs * cfg.steps_per_epoch,
+                                     cfg.max_minutes * 60 if cfg.max_minutes else None)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.schedule)
         self.ema = AveragedModel(self.model, use_buffers=True,
                                  multi_avg_fn=_ema_ramp(cfg.ema_decay, cfg.warmup_steps))
         self.teacher = model_from_checkpoint(cfg.teacher)[0] if cfg.teacher else None
@@ -217,6 +226,7 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.schedule.start = time.monotonic()  # the clock restarts with the process
         self.epoch, self.step = ckpt["meta"]["epoch"], ckpt["meta"]["step"]
         log.info("resumed from %s at epoch %d", path, self.epoch)
 

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 from models.checkpoint import load_checkpoint, model_from_checkpoint
 from models.data.synth import SynthConfig, write_dataset
-from models.train import TrainConfig, Trainer, train
+from models.train import TrainConfig, Trainer, WarmupCosine, train
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,19 @@ def test_ddp_gloo_two_processes_stay_in_sync(data: str, tmp_path: Path) -> None:
     saved = torch.load(tmp_path / "last.pt", weights_only=True)["train_state"]["model"]
     for k in a:  # rank 0 alone wrote the checkpoint, from the synced weights
         torch.testing.assert_close(saved[k], a[k])
+
+
+def test_schedule_warms_up_then_anneals_by_steps() -> None:
+    schedule = WarmupCosine(warmup=10, total=110)
+    assert schedule(0) == 0.1 and schedule(9) == 1.0
+    assert schedule(60) == pytest.approx(0.5)
+    assert schedule(110) == pytest.approx(0.0) and schedule(500) == pytest.approx(0.0)
+
+
+def test_schedule_with_a_time_budget_anneals_by_the_clock() -> None:
+    schedule = WarmupCosine(warmup=10, total=10_000, budget_s=60.0)
+    assert schedule(20) > 0.99  # early in both steps and time
+    schedule.start -= 30.0  # half the budget has passed, after only 20 of 10,000 steps
+    assert schedule(20) == pytest.approx(0.5, abs=0.01)
+    schedule.start -= 60.0
+    assert schedule(20) == pytest.approx(0.0)
