@@ -20,7 +20,6 @@ uses its own low threshold.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -67,25 +66,6 @@ def load_image(path: Path, height: int, width: int, mean: Sequence[float],
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, 3, H, W)
 
 
-def load_checkpoint(path: str | Path):
-    """Build the model a checkpoint names and load its weights; return (name, model, sha256)."""
-    import torch
-
-    from models.registry import create_model
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "state_dict" not in ckpt:
-        raise ValueError(f"{path}: expected a dict with 'model', 'config', 'state_dict'")
-    name = ckpt["model"]
-    model = create_model(name, **ckpt.get("config", {}))
-    model.load_state_dict(ckpt["state_dict"])
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return name, model.eval(), digest
-
-
 def _decode_for(task: str, outputs, height: int, score_threshold: float):
     from firmware_py.manifest import CenterNetDecode, SaliencyDecode
 
@@ -116,13 +96,15 @@ def _export(args: argparse.Namespace) -> int:
     import torch
 
     from firmware_py.manifest import InputSpec
+    from models.checkpoint import file_sha256, model_from_checkpoint
     from models.registry import model_record
 
     from .bundle import export_bundle
     from .calibration import is_data_yaml
     from .keys import load_private_key
 
-    name, model, digest = load_checkpoint(args.ckpt)
+    model, ckpt = model_from_checkpoint(args.ckpt)
+    name, digest = ckpt["model"], file_sha256(args.ckpt)
     record = model_record(name)
     channels, height, width = record.input_size
     if args.size:

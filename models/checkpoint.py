@@ -40,7 +40,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     for key in ("model", "config", "state_dict"):
         if key not in ckpt:
