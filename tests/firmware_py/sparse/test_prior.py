@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from pydantic import ValidationError
+
+from firmware_py.sparse.prior import (
+    PriorConfig,
+    TilePrior,
+    box_blur,
+    detection_scores,
+    fuse,
+    map_windows,
+    pool_map,
+)
+from firmware_py.tiling import TileGrid
+
+# 5 x 4 tiles of 160 px overlapping by 32 px over a 640 x 480 frame; lores is 160 x 120.
+GRID = TileGrid(640, 480, 160, 160, overlap=32)
+LORES_SCALE = 4
+ONLY_MOTION = PriorConfig(saliency_weight=0.0, detection_weight=0.0, motion_weight=1.0)
+
+
+def touched(rect: tuple[float, float, float, float]) -> set[int]:
+    """Tiles whose window intersects the frame-pixel rectangle ``rect`` (xyxy)."""
+    x0, y0, x1, y1 = rect
+    w = GRID.windows
+    hit = (w[:, 0] < x1) & (w[:, 2] > x0) & (w[:, 1] < y1) & (w[:, 3] > y0)
+    return set(np.flatnonzero(hit).tolist())
+
+
+def lores_with_square(x: int, y: int, rng: np.random.Generator, rgb: bool = True
+                      ) -> np.ndarray:
+    texture = np.random.default_rng(0).integers(40, 100, (120, 160))  # the static scene
+    grey = texture + rng.integers(-4, 5, texture.shape)  # sensor noise
+    grey[y:y + 6, x:x + 6] = 220
+    grey = grey.astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2) if rgb else grey
+
+
+def test_a_moving_square_lights_exactly_the_tiles_it_overlaps() -> None:
+    prior, rng = TilePrior(GRID, ONLY_MOTION), np.random.default_rng(1)
+    base = ONLY_MOTION.base
+    first = prior(lores=lores_with_square(62, 28, rng))
+    np.testing.assert_allclose(first, base)  # first frame: no motion
+    previous = (62, 28)
+    for x, y in [(65, 30), (68, 32)]:
+        p = prior(lores=lores_with_square(x, y, rng))
+        # The difference covers the square's old and new places (lores -> frame pixels).
+        union = (min(x, previous[0]), min(y, previous[1]), max(x, previous[0]) + 6,
+                 max(y, previous[1]) + 6)
+        rect = tuple(v * LORES_SCALE for v in union)
+        expected = touched(rect)
+        grown = (rect[0] - 8, rect[1] - 8, rect[2] + 8, rect[3] + 8)
+        assert touched(grown) == expected  # the square is clear of other tiles' edges
+        assert len(expected) == 4
+        assert set(np.flatnonzero(p > base + 1e-9).tolist()) == expected
+        np.testing.assert_allclose(p[list(expected)], 1.0)
+        previous = (x, y)
+
+
+def test_sensor_noise_alone_is_not_motion_and_luma_equals_rgb() -> None:
+    rng = np.random.default_rng(2)
+    rgb, luma = TilePrior(GRID, ONLY_MOTION), TilePrior(GRID, ONLY_MOTION)
+    for x in (50, 50, 53):
+        p_rgb = rgb(lores=lores_with_square(x, 50, np.random.default_rng(x)))
+        p_luma = luma(lores=lores_with_square(x, 50, np.random.default_rng(x), rgb=False))
+        np.testing.assert_allclose(p_rgb, p_luma)
+    still = TilePrior(GRID, ONLY_MOTION)
+    still(lores=lores_with_square(50, 50, rng))
+    np.testing.assert_allclose(still(lores=lores_with_square(50, 50, rng)), ONLY_MOTION.base)
+
+
+def test_a_lores_size_change_resets_motion() -> None:
+    prior, rng = TilePrior(GRID, ONLY_MOTION), np.random.default_rng(3)
+    prior(lores=lores_with_square(10, 10, rng))
+    np.testing.assert_allclose(prior(lores=np.zeros((60, 80), np.uint8)), ONLY_MOTION.base)
+
+
+def test_a_saliency_blob_lights_its_tiles() -> None:
+    cfg = PriorConfig(saliency_weight=0.8)
+    saliency = np.zeros((60, 80), np.float32)  # 8 frame px per map px
+    saliency[10:14, 30:34] = 1.0  # frame x 240..272 (the overlap of columns 1 and 2), y 80..112
+    p = TilePrior(GRID, cfg)(saliency=saliency[None, None])
+    expected = touched((240, 80, 272, 112))
+    assert expected == {1, 2}
+    lit = np.flatnonzero(p > cfg.base + 1e-9)
+    assert set(lit.tolist()) == expected
+    np.testing.assert_allclose(p[lit], 1 - (1 - cfg.base) * (1 - 0.8))
+    mean = TilePrior(GRID, PriorConfig(saliency_weight=0.8, saliency_pool="mean"))(
+        saliency=saliency)
+    assert set(np.flatnonzero(mean > cfg.base + 1e-9).tolist()) == expected
+    assert np.all(mean[lit] < p[lit])  # the mean dilutes a small object over the tile
+
+
+def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
+    boxes = np.array([[290, 90, 310, 110],  # centre (300, 100): column 2, row 0 only
+                      [260, 130, 280, 150],  # centre (270, 140): columns 1-2, rows 0-1
+                      [295, 95, 305, 105]])  # centre (300, 100) again, lower score
+    scores = np.array([0.6, 0.5, 0.3])
+    s = detection_scores(GRID, boxes, scores)
+    expected = np.zeros(len(GRID))
+    expected[[1, 6, 7]] = 0.5
+    expected[2] = 0.6
+    np.testing.assert_allclose(s, expected)
+    cfg = PriorConfig()
+    p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores)
+    np.testing.assert_allclose(p, 1 - (1 - cfg.base) * (1 - cfg.detection_weight * expected))
+    np.testing.assert_allclose(detection_scores(GRID, np.zeros((0, 4)), np.zeros(0)), 0.0)
+
+
+def test_noisy_or_value() -> None:
+    np.testing.assert_allclose(fuse(np.array([[0.5], [0.5]]), np.array([1.0, 1.0]), 0.0), 0.75)
+    np.testing.assert_allclose(fuse(np.array([[1.0], [0.0]]), np.array([0.6, 1.0]), 0.5), 0.8)
+
+
+unit = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(cues=arrays(np.float64, (3, 7), elements=st.floats(-0.5, 1.5)),
+       weights=arrays(np.float64, 3, elements=unit), base=st.floats(1e-6, 1.0),
+       bump=st.floats(0.0, 1.0))
+def test_fusion_stays_in_bounds_and_is_monotone(cues: np.ndarray, weights: np.ndarray,
+                                                base: float, bump: float) -> None:
+    p = fuse(cues, weights, base)
+    assert np.all(p >= base - 1e-12) and np.all(p <= 1.0)
+    more = cues.copy()
+    more[0] += bump
+    assert np.all(fuse(more, weights, base) >= p - 1e-12)
+
+
+def test_prior_without_cues_is_the_base_and_stays_in_bounds() -> None:
+    cfg = PriorConfig(base=0.1)
+    prior = TilePrior(GRID, cfg)
+    np.testing.assert_allclose(prior(), 0.1)
+    p = prior(saliency=np.full((30, 40), 7.0), boxes=np.array([[0, 0, 8, 8]]),
+              scores=np.array([1.0]))  # out-of-range saliency is clipped
+    assert np.all((p >= 0.1) & (p <= 1.0))
+
+
+def test_map_windows_are_inside_the_map_and_never_empty() -> None:
+    for h, w in [(3, 4), (120, 160), (1, 1), (500, 700)]:
+        win = map_windows(GRID, h, w)
+        assert np.all(win[:, :2] >= 0) and np.all(win[:, 2] <= w) and np.all(win[:, 3] <= h)
+        assert np.all(win[:, 2:] > win[:, :2])
+    full = map_windows(GRID, 480, 640)  # the frame's own resolution: the windows themselves
+    np.testing.assert_array_equal(full, GRID.windows)
+
+
+def test_pool_map_and_box_blur() -> None:
+    values = np.zeros((480, 640))
+    values[0, 639] = 1.0
+    np.testing.assert_array_equal(np.flatnonzero(pool_map(values, GRID)), [4])
+    with pytest.raises(ValueError):
+        pool_map(np.zeros((2, 3, 4)), GRID)
+    image = np.zeros((5, 6))
+    image[2, 3] = 9.0
+    blurred = box_blur(image, 3)
+    assert blurred.sum() == pytest.approx(9.0)
+    np.testing.assert_allclose(blurred[1:4, 2:5], 1.0)
+
+
+def test_config_is_strict() -> None:
+    with pytest.raises(ValidationError):
+        PriorConfig(motion_weight=1.5)
+    with pytest.raises(ValidationError):
+        PriorConfig(weights=[1, 1, 1])
+    with pytest.raises(ValidationError):
+        PriorConfig(saliency_pool="median")
