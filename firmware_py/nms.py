@@ -66,15 +66,22 @@ def _same_class(labels: np.ndarray | None, count: int) -> np.ndarray:
     return labels[:, None] == labels[None, :]
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None,
-        threshold: float = 0.5, metric: Metric = "iou") -> np.ndarray:
-    """Greedy NMS; class-wise when ``labels`` is given (boxes of different classes never
-    suppress each other). Returns kept indices (int64) in descending score order."""
+def _sorted_matches(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None,
+                    threshold: float, metric: Metric) -> tuple[np.ndarray, np.ndarray]:
+    """Descending-score order and the ``(K, K)`` same-class overlap > threshold matrix in it."""
     boxes = np.asarray(boxes).reshape(-1, 4)
     order = _order(scores)
     sorted_boxes = boxes[order]
     match = pairwise_overlap(sorted_boxes, sorted_boxes, metric) > threshold  # (K, K)
     match &= _same_class(None if labels is None else np.asarray(labels)[order], len(order))
+    return order, match
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None,
+        threshold: float = 0.5, metric: Metric = "iou") -> np.ndarray:
+    """Greedy NMS; class-wise when ``labels`` is given (boxes of different classes never
+    suppress each other). Returns kept indices (int64) in descending score order."""
+    order, match = _sorted_matches(boxes, scores, labels, threshold, metric)
     alive = np.ones(len(order), dtype=bool)
     for i in range(len(order)):
         if alive[i]:
@@ -87,11 +94,7 @@ def greedy_nmm(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None 
     """SAHI's greedy grouping: ``{kept index: [indices to merge into it]}``, keys in
     descending score order, each list in descending score order. Class-wise when ``labels``
     is given. Matching uses the original boxes; :func:`merge_nmm` applies the groups."""
-    boxes = np.asarray(boxes).reshape(-1, 4)
-    order = _order(scores)
-    sorted_boxes = boxes[order]
-    match = pairwise_overlap(sorted_boxes, sorted_boxes, metric) > threshold  # (K, K)
-    match &= _same_class(None if labels is None else np.asarray(labels)[order], len(order))
+    order, match = _sorted_matches(boxes, scores, labels, threshold, metric)
     alive = np.ones(len(order), dtype=bool)
     groups: dict[int, list[int]] = {}
     for i in range(len(order)):
