@@ -34,8 +34,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from export.runtimes import ExecuTorchRunner, LiteRTRunner, Runner, to_artifact  # noqa: E402
 from firmware_py.manifest import Manifest  # noqa: E402
+from firmware_py.runtimes import Runner, to_artifact  # noqa: E402
+from firmware_py.runtimes.executorch import ExecuTorchRunner  # noqa: E402
+from firmware_py.runtimes.litert import LiteRTRunner  # noqa: E402
 
 DEFAULT_CKPT = "models/zoo/specknet-nano.pt"
 ROWS = ("eager", "pte_fp32", "pte_int8", "tflite_fp32", "tflite_int8")

@@ -206,8 +206,9 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
     e.g. ``{"mAP50": 0.01}``) fails the export beyond it. Returns the written manifest."""
     import numpy as np
 
+    from firmware_py.runtimes import load_runner
+
     from .parity import FP32_MIN_COSINE, INT8_MIN_COSINE, ParityError, compare, eager_outputs
-    from .runtimes import load_runner
 
     thresholds = {"fp32": FP32_MIN_COSINE, "int8": INT8_MIN_COSINE, **(min_cosine or {})}
     if "int8" in precisions and not calibration:

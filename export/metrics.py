@@ -38,7 +38,7 @@ from models.validate import EVAL_SCORE_THRESHOLD
 from .calibration import normalise
 
 # A float32 NCHW batch of one normalised tile -> the model's outputs, float32 NCHW (what
-# ``export.runtimes.Runner.__call__`` does, and ``eager_forward`` for PyTorch).
+# ``firmware_py.runtimes.Runner.__call__`` does, and ``eager_forward`` for PyTorch).
 Forward = Callable[[np.ndarray], Sequence[np.ndarray]]
 
 SUMMARY = {"mAP50": "map50", "mAP50-95": "map50_95", "AP_small": "ap_small"}

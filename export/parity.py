@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from firmware_py.manifest import OutputParity, Parity
+from firmware_py.runtimes import Runner
 
 from . import ExportError
-from .runtimes import Runner
 
 FP32_MIN_COSINE = 0.9999
 INT8_MIN_COSINE = 0.98

@@ -6,7 +6,7 @@ input is NHWC and every rank-4 output is NHWC -- TFLite's native layout, so the 
 folds the transposes away and the device feeds an HWC camera tile without a transpose.
 Outputs keep the model's order and are addressed by the ``serving_default`` signature keys
 ``output_<i>``; the exact shapes, dtypes and quantization parameters are read back from the
-converted model (``export.runtimes``) rather than assumed. One image input is supported.
+converted model (``firmware_py.runtimes``) rather than assumed. One image input is supported.
 """
 
 from __future__ import annotations

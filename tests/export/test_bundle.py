@@ -52,7 +52,7 @@ def test_bundle_verifies_and_describes_artifacts(bundle, keypair) -> None:
 @pytest.mark.slow  # shares a ~15 s two-artifact int8 export
 def test_golden_files_replay_in_runtime(bundle, tiny_model) -> None:
     """The golden input, run in the bundled runtime, reproduces the golden outputs."""
-    from export.runtimes import load_runner
+    from firmware_py.runtimes import load_runner
 
     dest, manifest = bundle
     x = np.load(dest / manifest.golden.input)

@@ -3,7 +3,7 @@ import torch
 
 from export.executorch import DelegationError, export_pte
 from export.parity import compare
-from export.runtimes import ExecuTorchRunner
+from firmware_py.runtimes.executorch import ExecuTorchRunner
 
 NAMES = ("heatmap", "size", "offset")
 

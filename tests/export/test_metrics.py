@@ -58,7 +58,7 @@ def test_eager_device_path_matches_torch_evaluation(detector, pseudo_truth) -> N
 
 def test_fp32_artifact_matches_torch_evaluation(detector, pseudo_truth) -> None:
     from export.executorch import export_pte
-    from export.runtimes import load_runner
+    from firmware_py.runtimes import load_runner
 
     records, names = pseudo_truth
     pte = export_pte(detector, (torch.zeros(1, 3, 32, 32),))

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from export.parity import compare
-from export.runtimes import Runner
 from firmware_py.manifest import TensorSpec
+from firmware_py.runtimes import Runner
 
 
 class _TorchRunner(Runner):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from export.parity import compare
-from export.runtimes import LiteRTRunner
 from export.tflite import export_tflite
+from firmware_py.runtimes.litert import LiteRTRunner
 
 NAMES = ("heatmap", "size", "offset")
 

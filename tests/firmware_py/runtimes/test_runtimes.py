@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from export.runtimes import from_artifact, load_runner, to_artifact
 from firmware_py.manifest import TensorSpec
+from firmware_py.runtimes import from_artifact, load_runner, to_artifact
 
 
 def _spec(**kw) -> TensorSpec:
