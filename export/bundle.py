@@ -192,7 +192,8 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                   formats: Sequence[str] = FORMATS, precisions: Sequence[str] = PRECISIONS,
                   input_spec: InputSpec | None = None,
                   decode: CenterNetDecode | SaliencyDecode | None = None,
-                  labels: Sequence[str] = (), source_sha256: str | None = None,
+                  labels: Sequence[str] = (), boards: Sequence[str] = (),
+                  source_sha256: str | None = None,
                   metrics: Mapping[str, float | int | str] | None = None,
                   min_cosine: Mapping[str, float] | None = None,
                   evaluator: Evaluator | None = None,
@@ -266,7 +267,7 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
         manifest = Manifest(
             model=name, created=datetime.now(timezone.utc), exporters=_versions(),
             source_sha256=source_sha256, input=input_spec, output_names=names, decode=decode,
-            labels=tuple(labels), tile_size=tuple(example_input.shape[-2:]),
+            labels=tuple(labels), boards=tuple(boards), tile_size=tuple(example_input.shape[-2:]),
             artifacts=tuple(artifacts), golden=golden, metrics=metrics)
         manifest = sign_and_write(root, manifest, private_key)
     return manifest

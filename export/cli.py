@@ -129,7 +129,7 @@ def _export(args: argparse.Namespace) -> int:
     manifest = export_bundle(
         model, args.out, name=name, example_input=example, validation=validation,
         private_key=key, calibration=calibration, formats=args.formats,
-        precisions=args.precision, source_sha256=digest, labels=labels,
+        precisions=args.precision, source_sha256=digest, labels=labels, boards=args.board,
         input_spec=input_spec, decode=decode, evaluator=evaluator, max_int8_drop=max_drop,
         allow_non_delegated=args.allow_non_delegated, overwrite=args.overwrite)
     for a in manifest.artifacts:
@@ -243,6 +243,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--mean", type=_floats3, default=(0.0, 0.0, 0.0), help="r,g,b mean")
     exp.add_argument("--std", type=_floats3, default=(1.0, 1.0, 1.0), help="r,g,b std")
     exp.add_argument("--labels", default=None, help="text file of class names")
+    exp.add_argument("--board", action="append", default=[], help="board profile the bundle "
+                     "is meant for (repeatable; none = any board)")
     exp.add_argument("--out", required=True, help="bundle directory to create")
     exp.add_argument("--key", required=True, help="private signing key (PEM)")
     exp.add_argument("--tar", action="store_true", help="also pack the bundle as .tar")

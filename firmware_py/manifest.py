@@ -153,6 +153,8 @@ class Manifest(_Strict):
     decode: Decode | None = Field(None, description="how to decode outputs; None = raw")
     labels: tuple[str, ...] = Field((), description="class names, heatmap channel order")
     tile_size: tuple[int, int] | None = Field(None, description="(H, W) of one input tile")
+    boards: tuple[str, ...] = Field((), description="board profiles the bundle is built for; "
+                                    "empty = any board")
     artifacts: tuple[Artifact, ...] = Field(..., min_length=1, description="model files")
     golden: Golden | None = Field(None, description="recorded input/outputs for a self-test")
     metrics: dict[str, float | int | str] = Field(default_factory=dict,
