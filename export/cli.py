@@ -131,7 +131,8 @@ def _export(args: argparse.Namespace) -> int:
         private_key=key, calibration=calibration, formats=args.formats,
         precisions=args.precision, source_sha256=digest, labels=labels, boards=args.board,
         input_spec=input_spec, decode=decode, evaluator=evaluator, max_int8_drop=max_drop,
-        allow_non_delegated=args.allow_non_delegated, overwrite=args.overwrite)
+        allow_non_delegated=args.allow_non_delegated,
+        allow_parity_failure=args.allow_parity_failure, overwrite=args.overwrite)
     for a in manifest.artifacts:
         log.info("%s  %d bytes  min cosine %.5f", a.file, a.size,
                  min(o.cosine for o in a.parity.outputs))
@@ -251,4 +252,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exp.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     exp.add_argument("--allow-non-delegated", action="store_true",
                      help="keep ops outside XNNPACK instead of failing")
+    exp.add_argument("--allow-parity-failure", action="store_true",
+                     help="write the bundle even if an artifact misses its parity gate (the "
+                     "manifest records the measured parity)")
     exp.set_defaults(func=_guarded(_export))

@@ -108,26 +108,33 @@ def greedy_nmm(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None 
     return groups
 
 
-def merge_nmm(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-              threshold: float = 0.5, metric: Metric = "ios", class_agnostic: bool = False
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Greedy NMM: ``(boxes (M, 4), scores (M,), labels (M,))`` after merging each group into
-    its kept box (union box, highest score, class of the highest-scoring box), in descending
-    score order. As in SAHI, each member is re-checked against the kept box *as merged so far*
-    and dropped if it no longer matches; ``class_agnostic`` merges across classes."""
+def merge_groups(boxes: np.ndarray, groups: dict[int, list[int]], threshold: float,
+                 metric: Metric = "ios") -> np.ndarray:
+    """``(M, 4)`` float32: each :func:`greedy_nmm` group's kept box grown into the union with
+    its members. As in SAHI, each member is re-checked against the kept box *as merged so
+    far* and skipped if it no longer matches."""
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
-    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    groups = greedy_nmm(boxes, scores, None if class_agnostic else labels, threshold, metric)
-    out_boxes = np.empty((len(groups), 4), dtype=np.float32)
+    out = np.empty((len(groups), 4), dtype=np.float32)
     for row, (keep, members) in enumerate(groups.items()):
         merged = boxes[keep].copy()
         for j in members:
             if pairwise_overlap(merged, boxes[j], metric)[0, 0] > threshold:
                 merged[:2] = np.minimum(merged[:2], boxes[j, :2])
                 merged[2:] = np.maximum(merged[2:], boxes[j, 2:])
-        out_boxes[row] = merged
+        out[row] = merged
+    return out
+
+
+def merge_nmm(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
+              threshold: float = 0.5, metric: Metric = "ios", class_agnostic: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy NMM: ``(boxes (M, 4), scores (M,), labels (M,))`` after merging each group into
+    its kept box (union box, highest score, class of the highest-scoring box), in descending
+    score order; ``class_agnostic`` merges across classes."""
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    groups = greedy_nmm(boxes, scores, None if class_agnostic else labels, threshold, metric)
     keys = np.fromiter(groups, dtype=np.int64, count=len(groups))
     # NOTE: keys are in descending score order, so each kept box already has its group's
     # highest score and that box's class.
-    return out_boxes, scores[keys], labels[keys]
+    return merge_groups(boxes, groups, threshold, metric), scores[keys], labels[keys]

@@ -109,3 +109,17 @@ def verify_bundle(path: str | Path, public_keys: Iterable[Ed25519PublicKey]) -> 
                      list(public_keys))
     _check_files(root, manifest)
     return manifest
+
+
+def load_trusted_keys(*locations: str | Path) -> list[Ed25519PublicKey]:
+    """Every ``*.pub`` key in the given directories (or key files); missing directories are
+    skipped. Raises ``BundleError`` if none is found, since nothing could then be trusted."""
+    keys, looked = [], []
+    for location in locations:
+        path = Path(location)
+        looked.append(str(path))
+        files = sorted(path.glob("*.pub")) if path.is_dir() else [path] if path.is_file() else []
+        keys += [load_public_key(f) for f in files]
+    if not keys:
+        raise BundleError(f"no trusted public keys (*.pub) in {', '.join(looked) or 'nowhere'}")
+    return keys

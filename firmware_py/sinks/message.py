@@ -2,8 +2,9 @@
 
 One message per processed frame: the device, the capture's frame id and wall-clock timestamp,
 how many detector tiles ran out of how many cover the frame (the sparse sampler's work), and
-the boxes (xyxy, full-frame pixels), scores, class ids, class names, and whether the boxes were
-interpolated by the tracker rather than detected on this frame.
+the boxes (xyxy, full-frame pixels), scores, class ids, class names, and per box whether it
+was interpolated (carried forward from an earlier run of its tile) rather than detected on
+this frame.
 
 Encoding: compact JSON (UTF-8, no spaces), numpy arrays and scalars turned into lists and
 Python numbers, floats rounded (boxes to 0.1 px, scores to 1e-3, timestamps to 1 ms, any other
@@ -49,7 +50,7 @@ class DetectionMessage:
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (N,)
     classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N,)
     labels: tuple[str, ...] = ()  # (N,) class names
-    interpolated: bool = False
+    interpolated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,)
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)  # (N, 4)
@@ -57,27 +58,34 @@ class DetectionMessage:
         classes = np.asarray(self.classes, np.int64).reshape(-1)  # (N,)
         labels = tuple(str(name) for name in self.labels)
         n = len(boxes)
-        if not len(scores) == len(classes) == len(labels) == n:
-            raise ValueError(f"boxes, scores, classes and labels differ in length: {n}, "
-                             f"{len(scores)}, {len(classes)}, {len(labels)}")
+        interpolated = np.asarray(self.interpolated, bool).reshape(-1)  # (N,)
+        if not interpolated.size and n:
+            interpolated = np.zeros(n, bool)
+        if not len(scores) == len(classes) == len(labels) == len(interpolated) == n:
+            raise ValueError(f"boxes, scores, classes, labels and interpolated differ in "
+                             f"length: {n}, {len(scores)}, {len(classes)}, {len(labels)}, "
+                             f"{len(interpolated)}")
         if not 0 <= self.tiles_run <= self.tiles_total:
             raise ValueError(f"tiles_run {self.tiles_run} not in [0, {self.tiles_total}]")
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "classes", classes)
         object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "interpolated", interpolated)
 
     def __len__(self) -> int:
         return len(self.scores)
 
     @classmethod
     def from_detections(cls, device: str, frame_id: int, timestamp: float, tiles_run: int,
-                        tiles_total: int, detections: _Detections, names: Sequence[str],
-                        interpolated: bool = False) -> DetectionMessage:
+                        tiles_total: int, detections: _Detections, names: Sequence[str]
+                        ) -> DetectionMessage:
         """Build from decoded detections (whose ``labels`` are class ids), naming each class
-        from ``names``; an id outside ``names`` is named by its number."""
+        from ``names``; an id outside ``names`` is named by its number. Detections with an
+        ``interpolated`` mask (the carry's ``FrameDetections``) keep it; others are fresh."""
         classes = np.asarray(detections.labels, np.int64).reshape(-1)
         labels = tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes.tolist())
+        interpolated = getattr(detections, "interpolated", np.zeros(len(classes), bool))
         return cls(device, frame_id, timestamp, tiles_run, tiles_total, detections.boxes,
                    detections.scores, classes, labels, interpolated)
 
@@ -93,7 +101,7 @@ class DetectionMessage:
             "scores": _rounded(self.scores, SCORE_DECIMALS),
             "classes": self.classes.tolist(),
             "labels": list(self.labels),
-            "interpolated": bool(self.interpolated),
+            "interpolated": self.interpolated.tolist(),
         }
 
     def to_json(self) -> bytes:

@@ -47,6 +47,9 @@ class CaptureConfig(BaseModel):
     max_attempts: int = Field(0, ge=0, le=1_000_000, description="consecutive failures "
                               "before the capture gives up; 0 = retry forever")
     fps_window_s: float = Field(5.0, ge=0.1, le=300.0, description="camera_fps window")
+    drop: bool = Field(True, description="drop a consumer's oldest frame when it falls behind "
+                       "(live cameras); False makes the source wait for room instead "
+                       "(offline files: every frame is processed)")
 
     @model_validator(mode="after")
     def _ordered(self) -> CaptureConfig:
@@ -94,19 +97,23 @@ class RateWindow:
 
 
 class LatestFrames:
-    """A bounded queue that drops its oldest frame to make room, counting each drop."""
+    """A bounded queue that drops its oldest frame to make room, counting each drop; with
+    ``drop=False`` a put waits for room instead (until the queue is closed)."""
 
-    def __init__(self, maxsize: int = 2) -> None:
+    def __init__(self, maxsize: int = 2, drop: bool = True) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self._frames: deque[Frame] = deque()
         self.maxsize = maxsize
+        self.drop = drop
         self.dropped = 0
         self._cond = threading.Condition()
         self._closed = False
 
     def put(self, frame: Frame) -> None:
         with self._cond:
+            if not self.drop:
+                self._cond.wait_for(lambda: len(self._frames) < self.maxsize or self._closed)
             if len(self._frames) >= self.maxsize:
                 self._frames.popleft()
                 self.dropped += 1
@@ -117,7 +124,10 @@ class LatestFrames:
         """The oldest queued frame; ``None`` on timeout, or once closed and drained."""
         with self._cond:
             self._cond.wait_for(lambda: self._frames or self._closed, timeout)
-            return self._frames.popleft() if self._frames else None
+            if not self._frames:
+                return None
+            self._cond.notify_all()  # room for a waiting put
+            return self._frames.popleft()
 
     def close(self) -> None:
         with self._cond:
@@ -182,7 +192,7 @@ class Capture:
         maxsize = maxsize or self.config.queue_size
         if not 1 <= maxsize <= 2:
             raise ValueError("a frame queue holds one or two frames, never a backlog")
-        queue = LatestFrames(maxsize)
+        queue = LatestFrames(maxsize, self.config.drop)
         with self._lock:
             self._queues.append(queue)
         return queue
@@ -198,6 +208,10 @@ class Capture:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        with self._lock:
+            queues = list(self._queues)
+        for queue in queues:  # wakes a put waiting for room (drop=False)
+            queue.close()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():

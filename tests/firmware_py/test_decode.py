@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import firmware_py.decode
-from firmware_py.decode import decode_centernet, max_filter
+from firmware_py.decode import decode_centernet
 from firmware_py.manifest import CenterNetDecode
 
 SPEC = CenterNetDecode(num_classes=3, stride=4, score_threshold=0.3, nms_iou=0.5)
@@ -32,16 +32,25 @@ def _put(maps: list[np.ndarray], cls: int, y: int, x: int, score: float,
 
 
 @pytest.mark.parametrize("kernel", [1, 3, 5])
-def test_max_filter_matches_brute_force(kernel: int) -> None:
-    x = np.random.default_rng(0).random((2, 3, 6, 7)).astype(np.float32)
+def test_peaks_match_brute_force(kernel: int) -> None:
+    """Every cell that equals its window maximum (frame edges padded) and passes the threshold
+    is decoded, in descending score order, and nothing else."""
+    maps = _maps(h=6, w=7)
+    maps[0][:] = np.random.default_rng(kernel).random((1, 3, 6, 7)).astype(np.float32)
+    spec = SPEC.model_copy(update={"peak_kernel": kernel, "nms_iou": 1.0})
     r = kernel // 2
-    ref = np.empty_like(x)
-    for i, j in np.ndindex(6, 7):
-        ref[..., i, j] = x[..., max(0, i - r):i + r + 1, max(0, j - r):j + r + 1].max(axis=(-2,
-                                                                                          -1))
-    np.testing.assert_array_equal(max_filter(x, kernel), ref)
+    expected = []
+    for c, i, j in np.ndindex(3, 6, 7):
+        v = maps[0][0, c, i, j]
+        if v >= spec.score_threshold and v == maps[0][0, c, max(0, i - r):i + r + 1,
+                                                      max(0, j - r):j + r + 1].max():
+            expected.append((-v, c, i, j))
+    (det,) = decode_centernet(maps, spec)
+    cells = [(int(c), int(y0) // 4, int(x0) // 4) for (x0, y0, _, _), c in
+             zip(det.boxes, det.labels, strict=True)]
+    assert cells == [(c, i, j) for _, c, i, j in sorted(expected)]
     with pytest.raises(ValueError, match="odd"):
-        max_filter(x, 2)
+        decode_centernet(maps, SPEC.model_copy(update={"peak_kernel": 2}))
 
 
 def test_one_peak_gives_its_box() -> None:

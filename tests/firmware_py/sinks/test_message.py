@@ -14,14 +14,15 @@ from firmware_py.sinks.message import DetectionMessage, dumps, jsonable, stats_p
 def test_message_json_has_every_field_rounded_and_round_trips():
     msg = DetectionMessage("cam1", 42, 1700000000.123456, 3, 12,
                            np.array([[10.04, 20.06, 30.0, 40.55]], np.float32),
-                           np.array([0.87654], np.float32), np.array([2]), ("bird",), True)
+                           np.array([0.87654], np.float32), np.array([2]), ("bird",),
+                           np.array([True]))
     payload = json.loads(msg.to_json())
     assert payload == {"kind": "detections", "device": "cam1", "frame_id": 42,
                        "timestamp": 1700000000.123, "tiles_run": 3, "tiles_total": 12,
                        "boxes": [[10.0, 20.1, 30.0, 40.5]], "scores": [0.877],
-                       "classes": [2], "labels": ["bird"], "interpolated": True}
+                       "classes": [2], "labels": ["bird"], "interpolated": [True]}
     back = DetectionMessage.from_dict(payload)
-    assert back.frame_id == 42 and back.labels == ("bird",) and back.interpolated
+    assert back.frame_id == 42 and back.labels == ("bird",) and back.interpolated.tolist() == [True]
     np.testing.assert_allclose(back.boxes, [[10.0, 20.1, 30.0, 40.5]], atol=1e-4)
 
 
@@ -35,6 +36,7 @@ def test_from_detections_names_classes():
                            scores=np.array([0.9, 0.5], np.float32), labels=np.array([1, 7]))
     msg = DetectionMessage.from_detections("cam1", 1, 0.0, 1, 1, dets, ["person", "bird"])
     assert msg.labels == ("bird", "7") and msg.classes.tolist() == [1, 7]
+    assert msg.interpolated.tolist() == [False, False]
 
 
 @pytest.mark.parametrize("bad", [dict(scores=[0.1, 0.2]), dict(tiles_run=5)])

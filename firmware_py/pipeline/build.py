@@ -1,0 +1,87 @@
+"""Assemble a :class:`~firmware_py.pipeline.runner.Pipeline` from a board profile and the
+``specks run`` options: verify and load the bundles, pick the source, create the sinks.
+
+Trusted keys: ``--trusted-keys`` (repeatable), else ``$SPECKS_TRUSTED_KEYS``, else
+``/etc/specks/trusted_keys`` and the repo's ``board_configs/trusted_keys`` (the zoo key that
+signs the shipped bundles). A bundle that fails verification is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from firmware_py.board import REPO_BOARDS, BoardConfig
+from firmware_py.pipeline.frame import FrameProcessor
+from firmware_py.pipeline.model import BundleModel
+from firmware_py.pipeline.runner import Pipeline
+from firmware_py.pipeline.sinks_spec import sink_configs
+from firmware_py.pipeline.source_spec import describe, source_config
+from firmware_py.sinks import create_sink
+from firmware_py.sources import create_source
+from firmware_py.sparse import Mode
+from firmware_py.verify import load_trusted_keys
+
+SYSTEM_KEYS = Path("/etc/specks/trusted_keys")
+REPO_KEYS = REPO_BOARDS / "trusted_keys"
+
+
+@dataclass
+class RunSpec:
+    """Everything ``specks run`` was asked for, beyond the board profile."""
+
+    bundle: Path
+    source: str | None = None
+    mode: Mode | None = None
+    prior_bundle: Path | None = None
+    trusted_keys: list[Path] = field(default_factory=list)
+    jsonl: str | None = None
+    udp: str | None = None
+    mqtt: str | None = None
+    spool_dir: Path = Path("spool")
+    loop: bool = False
+    realtime: bool = True
+    health_file: Path | None = None
+    stats_period_s: float = 2.0
+
+
+def trusted_key_locations(given: list[Path]) -> list[Path]:
+    if given:
+        return given
+    env = os.environ.get("SPECKS_TRUSTED_KEYS")
+    return [Path(p) for p in env.split(os.pathsep)] if env else [SYSTEM_KEYS, REPO_KEYS]
+
+
+def device_id(board: BoardConfig) -> str:
+    return board.device_id or socket.gethostname().split(".")[0] or "specks"
+
+
+def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = None
+                   ) -> Pipeline:
+    """The pipeline for ``board`` and ``spec``; extra ``sinks`` (e.g. a dashboard) are added
+    to those the options ask for."""
+    keys = load_trusted_keys(*trusted_key_locations(spec.trusted_keys))
+    rt = board.runtime
+    detector = BundleModel(spec.bundle, keys, rt.prefer, rt.precision, rt.threads)
+    prior = None
+    if spec.prior_bundle is not None:
+        prior = BundleModel(spec.prior_bundle, keys, rt.prefer, rt.precision, rt.threads)
+    mode = spec.mode or board.mode
+    processor = FrameProcessor(board, detector, mode, prior if mode == "sparse" else None)
+    config = source_config(spec.source, board.camera, spec.loop)
+    capture = board.capture
+    if config.type in ("file", "folder", "synth"):  # type: ignore[attr-defined]
+        if "realtime" in type(config).model_fields:
+            config = config.model_copy(update={"realtime": spec.realtime})
+        capture = capture.model_copy(update={"drop": spec.realtime})
+    device = device_id(board)
+    outputs = [create_sink(c) for c in sink_configs(spec.jsonl, spec.udp, spec.mqtt, device,
+                                                    spec.spool_dir)]
+    info = {"board": board.name, "bundle": str(spec.bundle), "model": detector.manifest.model,
+            "artifact": detector.artifact.file, "source": describe(config)}
+    return Pipeline(processor, create_source(config), outputs + list(sinks or []), device,
+                    capture, stats_period_s=spec.stats_period_s,
+                    health_file=spec.health_file, info=info)

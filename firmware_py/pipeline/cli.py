@@ -1,0 +1,90 @@
+"""``specks run``: the device pipeline on a board profile, a bundle and a source."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+
+from firmware_py.board import REPO_BOARDS, BoardConfigError, load_board
+from firmware_py.pipeline.build import RunSpec, build_pipeline
+from firmware_py.pipeline.model import ModelError
+from firmware_py.pipeline.runner import RunLimits
+from firmware_py.pipeline.status import StatusLine, status_line
+from firmware_py.sources import SourceError
+from firmware_py.sparse import MODES
+from firmware_py.verify import BundleError
+
+log = logging.getLogger("specks.run")
+
+ZOO_BUNDLES = REPO_BOARDS.parent / "models" / "zoo" / "bundles"
+DEFAULT_BUNDLE = ZOO_BUNDLES / "specknet-nano"
+DEFAULT_PRIOR = ZOO_BUNDLES / "csnet-prior"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run the detection pipeline on a camera or file")
+    p.add_argument("--board", default="x86-generic", help="board profile name or YAML path")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a board profile field, e.g. runtime.threads=4")
+    p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="detector bundle "
+                   "(default: the shipped specknet-nano)")
+    p.add_argument("--prior-bundle", type=Path, default=None, help="saliency prior bundle "
+                   "for sparse mode (default: the shipped csnet-prior when present; "
+                   "'none' disables it)")
+    p.add_argument("--source", default=None, help="camera, file, folder, clip, URL or "
+                   "GStreamer pipeline (default: the board's camera)")
+    p.add_argument("--mode", choices=MODES, default=None, help="default: the board's mode")
+    p.add_argument("--trusted-keys", type=Path, action="append", default=[],
+                   help="directory or .pub file of trusted signing keys (repeatable)")
+    p.add_argument("--jsonl", default=None, metavar="PATH", help="detections as JSON lines "
+                   "('-' = stdout)")
+    p.add_argument("--udp", default=None, metavar="HOST:PORT", help="JSON datagrams")
+    p.add_argument("--mqtt", default=None, metavar="URL", help="mqtt://[user:pass@]host[:port]")
+    p.add_argument("--spool-dir", type=Path, default=Path("spool"),
+                   help="where MQTT messages wait while the broker is away")
+    p.add_argument("--frames", type=int, default=0, help="stop after N frames (0 = no limit)")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
+    p.add_argument("--loop", action="store_true", help="replay a file, folder or clip forever")
+    p.add_argument("--no-realtime", dest="realtime", action="store_false",
+                   help="read files as fast as the pipeline takes them (no frame drops)")
+    p.add_argument("--health-file", type=Path, default=None, help="rewrite a JSON health "
+                   "record here every stats period")
+    p.add_argument("--stats-period", type=float, default=2.0, help="seconds between stats")
+    p.add_argument("--quiet", action="store_true", help="no status line")
+    p.set_defaults(func=run)
+
+
+def _prior(args: argparse.Namespace) -> Path | None:
+    if args.prior_bundle is not None:
+        return None if str(args.prior_bundle) == "none" else args.prior_bundle
+    return DEFAULT_PRIOR if DEFAULT_PRIOR.is_dir() else None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        board = load_board(args.board, args.overrides)
+        spec = RunSpec(bundle=args.bundle, source=args.source, mode=args.mode,
+                       prior_bundle=_prior(args), trusted_keys=args.trusted_keys,
+                       jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt, spool_dir=args.spool_dir,
+                       loop=args.loop, realtime=args.realtime, health_file=args.health_file,
+                       stats_period_s=args.stats_period)
+        pipeline = build_pipeline(board, spec)
+    except (BoardConfigError, BundleError, ModelError, SourceError, ValueError) as error:
+        log.error("%s", error)
+        return 2
+    status = None if args.quiet else StatusLine()
+    pipeline.on_stats = status
+    signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
+    log.info("%s on %s: %s, %s mode, source %s", pipeline.info["model"], board.name,
+             pipeline.info["artifact"], pipeline.processor.mode, pipeline.info["source"])
+    try:
+        stats = pipeline.run(RunLimits(args.frames, args.duration))
+    except KeyboardInterrupt:
+        pipeline.stop()
+        stats = {}
+    if status is not None:
+        status.close()
+    log.info("done: %d frames; %s", pipeline.frames, status_line(stats) if stats else "")
+    return 0

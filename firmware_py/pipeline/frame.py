@@ -1,0 +1,135 @@
+"""Per-frame processing: prior -> plan -> crop -> infer -> decode -> merge (with the carry).
+
+:class:`FrameProcessor` holds the state that lives across frames for one frame size: the tile
+grid, the tile prior (previous lores frame), the sampler (tile ages, seeded noise), the
+detection carry and the last merged detections (the prior's memory cue). A frame of another
+size (a camera reconnected at a new resolution) rebuilds that state.
+
+Choices of ours:
+
+- The prior's saliency cue runs the prior bundle on the ``lores`` frame resized (``INTER_AREA``)
+  to the bundle's input size, only in sparse mode; the map covers the whole frame, so the
+  tile prior pools it per tile whatever its resolution.
+- The configured tile budget is raised to :func:`~firmware_py.sparse.min_budget` when the
+  grid needs more to keep the revisit guarantee (with a warning): the guarantee wins.
+- Stage times (seconds, ``time.perf_counter``): ``prior``, ``crop``, ``infer`` (runtime calls),
+  ``decode``, ``merge`` (carry, cut boxes, NMS); the caller adds ``capture`` and ``sink``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from firmware_py.board import BoardConfig
+from firmware_py.pipeline.merge import merge
+from firmware_py.pipeline.model import BundleModel
+from firmware_py.sources import Frame
+from firmware_py.sparse import (
+    DetectionCarry,
+    FrameDetections,
+    FramePlan,
+    Mode,
+    TilePrior,
+    TileSampler,
+    min_budget,
+    plan_frame,
+)
+from firmware_py.tiling import TileGrid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame produced."""
+
+    frame: Frame
+    detections: FrameDetections  # merged, frame pixels, descending score
+    plan: FramePlan
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    @property
+    def tiles_run(self) -> int:
+        return len(self.plan)
+
+    @property
+    def tiles_total(self) -> int:
+        return 1 if self.plan.full_frame else len(self.plan.grid)
+
+
+class FrameProcessor:
+    """Runs ``detector`` on one frame at a time in ``mode``; ``prior_model`` (a saliency
+    bundle) feeds the sparse prior."""
+
+    def __init__(self, board: BoardConfig, detector: BundleModel, mode: Mode | None = None,
+                 prior_model: BundleModel | None = None) -> None:
+        self.board = board
+        self.detector = detector
+        self.mode: Mode = mode or board.mode
+        self.prior_model = prior_model
+        self.grid: TileGrid | None = None
+
+    def _reset(self, width: int, height: int) -> None:
+        tile_h, tile_w = self.detector.tile_size
+        self.grid = grid = TileGrid(width, height, tile_w, tile_h, self.board.tiles.overlap)
+        cfg = self.board.sampler
+        floor = min_budget(len(grid), cfg.revisit_frames)
+        if cfg.budget < floor:
+            log.warning("tile budget %d cannot revisit %d tiles every %d frames; using %d",
+                        cfg.budget, len(grid), cfg.revisit_frames, floor)
+            cfg = cfg.model_copy(update={"budget": floor})
+        self.prior = TilePrior(grid, self.board.prior)
+        self.sampler = TileSampler(len(grid), cfg)
+        self.carry = DetectionCarry(len(grid), self.board.carry)
+        self.last = FrameDetections.empty()
+        self._tiles = np.empty((len(grid), tile_h, tile_w, 3), np.uint8)
+        log.info("frame %dx%d: %d tiles of %dx%d (%d x %d), mode %s", width, height, len(grid),
+                 tile_w, tile_h, grid.cols, grid.rows, self.mode)
+
+    def _saliency(self, lores: np.ndarray) -> np.ndarray | None:
+        if self.prior_model is None:
+            return None
+        h, w = self.prior_model.tile_size
+        if lores.ndim == 2:
+            lores = cv2.cvtColor(lores, cv2.COLOR_GRAY2RGB)
+        if lores.shape[:2] != (h, w):
+            lores = cv2.resize(lores, (w, h), interpolation=cv2.INTER_AREA)
+        return self.prior_model.saliency(lores)
+
+    def _probability(self, frame: Frame) -> np.ndarray | None:
+        if self.mode != "sparse":
+            return None
+        return self.prior(frame.lores, self._saliency(frame.lores), self.last.boxes,
+                          self.last.scores)
+
+    def __call__(self, frame: Frame) -> FrameResult:
+        height, width = frame.main.shape[:2]
+        if self.grid is None or (self.grid.width, self.grid.height) != (width, height):
+            self._reset(width, height)
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        probability = self._probability(frame)
+        t = _lap(times, "prior", t)
+        plan = plan_frame(self.mode, self.grid, self.sampler, probability)
+        tiles = plan.crop(frame.main, None if plan.full_frame else self._tiles)
+        t = _lap(times, "crop", t)
+        raw = [self.detector.raw(tile) for tile in tiles]
+        t = _lap(times, "infer", t)
+        decoded = [self.detector.decode(outputs) for outputs in raw]
+        t = _lap(times, "decode", t)
+        found = plan.collect(decoded, self.carry if self.mode == "sparse" else None)
+        self.last = merge(found, self.grid, plan.active, self.board.merge,
+                          self.board.tiles.cut_margin)
+        _lap(times, "merge", t)
+        return FrameResult(frame, self.last, plan, times)
+
+
+def _lap(times: dict[str, float], stage: str, start: float) -> float:
+    now = time.perf_counter()
+    times[stage] = now - start
+    return now

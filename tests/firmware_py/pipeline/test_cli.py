@@ -1,0 +1,50 @@
+"""``specks run`` end to end in a fresh interpreter: the LiteRT pipeline never imports torch,
+and a bad bundle or board is refused with exit code 2 and a message naming the problem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+SCRIPT = """
+import argparse, json, sys
+from firmware_py.pipeline import cli
+parser = argparse.ArgumentParser()
+cli.register(parser.add_subparsers())
+rc = cli.run(parser.parse_args(["run", *sys.argv[1:]]))
+print(json.dumps({"rc": rc, "torch": sorted(m for m in sys.modules if m.startswith("torch"))}))
+"""
+
+
+def _run(*args: str) -> tuple[dict, str]:
+    out = subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True,
+                         timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+
+def test_run_on_a_folder_without_torch(device_bundle, frames_dir, tmp_path) -> None:
+    bundle, _, public = device_bundle
+    out = tmp_path / "det.jsonl"
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
+                       str(frames_dir), "--jsonl", str(out), "--prior-bundle", "none",
+                       "--set", "merge.score_threshold=0.05", "--no-realtime", "--quiet")
+    assert result == {"rc": 0, "torch": []}, log
+    kinds = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
+    assert kinds.count("detections") == 6 and "stats" in kinds
+
+
+def test_an_untrusted_bundle_is_refused(device_bundle, frames_dir, tmp_path) -> None:
+    bundle, _, _ = device_bundle
+    result, log = _run("--bundle", str(bundle), "--trusted-keys",
+                       "board_configs/trusted_keys", "--source", str(frames_dir))
+    assert result["rc"] == 2 and "untrusted key" in log
+
+
+def test_a_bad_board_field_is_named(device_bundle, frames_dir, tmp_path) -> None:
+    board = tmp_path / "mine.yaml"
+    shutil.copy("board_configs/x86-generic.yaml", board)
+    board.write_text(board.read_text().replace("threads: 2", "threads: 0"))
+    result, log = _run("--board", str(board), "--bundle", str(device_bundle[0]))
+    assert result["rc"] == 2 and "runtime.threads" in log and "mine.yaml" in log

@@ -1,0 +1,66 @@
+"""The live loop: one message per frame to every sink, stats, the health file, and a broken
+sink that does not stop detection."""
+
+from __future__ import annotations
+
+import json
+
+from firmware_py.board import BoardConfig
+from firmware_py.pipeline.frame import FrameProcessor
+from firmware_py.pipeline.runner import Pipeline, RunLimits
+from firmware_py.sinks import Sink, create_sink
+from firmware_py.sources import create_source
+from firmware_py.sources.capture import CaptureConfig
+
+
+class BrokenSink(Sink):
+    """A sink whose every call raises (a stand-in for a failing output)."""
+
+    key = "broken"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish_detections(self, message) -> None:
+        self.calls += 1
+        raise OSError("disk gone")
+
+    def publish_stats(self, stats) -> None:
+        raise OSError("disk gone")
+
+    def close(self) -> None:
+        pass
+
+
+def _pipeline(model, frames_dir, tmp_path, mode="sparse", **kw) -> Pipeline:
+    board = BoardConfig.model_validate({"merge": {"score_threshold": 0.05}})
+    source = create_source({"type": "folder", "path": str(frames_dir)})
+    jsonl = create_sink({"type": "jsonl", "path": str(tmp_path / "out.jsonl")})
+    return Pipeline(FrameProcessor(board, model, mode), source, [jsonl, *kw.pop("extra", [])],
+                    "dev1", CaptureConfig(drop=False), stats_period_s=0.0, **kw)
+
+
+def test_every_frame_reaches_the_sinks_with_stats_and_health(model, frames_dir, tmp_path
+                                                             ) -> None:
+    health = tmp_path / "run" / "health.json"
+    broken = BrokenSink()
+    pipeline = _pipeline(model, frames_dir, tmp_path, health_file=health, extra=[broken],
+                         info={"bundle": "b", "model": "tiny"})
+    stats = pipeline.run()
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    detections = [x for x in lines if x["kind"] == "detections"]
+    assert [x["frame_id"] for x in detections] == list(range(6)) == list(range(pipeline.frames))
+    assert broken.calls == 6  # called every frame, its errors did not stop the loop
+    assert all(x["device"] == "dev1" and x["tiles_total"] == 12 for x in detections)
+    assert sum(len(x["boxes"]) for x in detections) > 0
+    assert any(x["kind"] == "stats" for x in lines)
+    assert stats["frames"] == 6 and stats["inference_total"] == 6
+    assert stats["infer_ms_mean"] > 0 and stats["mode"] == "sparse"
+    record = json.loads(health.read_text())
+    assert record["ok"] and record["frames"] == 6 and record["model"] == "tiny"
+
+
+def test_limits_stop_the_loop(model, frames_dir, tmp_path) -> None:
+    pipeline = _pipeline(model, frames_dir, tmp_path, mode="dense")
+    pipeline.run(RunLimits(max_frames=2))
+    assert pipeline.frames == 2
