@@ -7,6 +7,10 @@ A profile is found by name in ``$SPECKS_BOARD_DIR``, ``/etc/specks/boards`` and 
 ``board_configs/`` (in that order), or given as a path. ``--set key=value`` overrides any
 field by its dotted path; the value is parsed as YAML (``--set runtime.threads=4``,
 ``--set camera.type=v4l2``).
+
+The ``power`` section names the power sensor (a :mod:`firmware_py.power` plugin config, or
+``auto``), the budget the governor holds, its frame-rate floor, and the coefficients of the
+CPU-utilisation estimate that stands in when the sensor is missing or fails.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from firmware_py.nms import Metric
+from firmware_py.power import power_config_union
+from firmware_py.power.estimate import EstimateConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
@@ -64,6 +70,31 @@ class MergeConfig(_Section):
                              "are merged or suppressed")
     score_threshold: float = Field(0.3, ge=0.0, le=1.0, description="detections below this "
                                    "(carried ones included) are not reported")
+    class_agnostic: bool = Field(True, description="merge across classes: one object, one "
+                                 "box, even when the heatmap peaks in two class channels")
+
+
+class PowerConfig(_Section):
+    """The board's power sensor and budget, read by telemetry and the governor."""
+
+    sensor: power_config_union() = Field(  # type: ignore[valid-type]
+        default_factory=lambda: {"type": "auto"}, validate_default=True,
+        description="power sensor (a power plugin config with its 'type', or 'auto' to "
+        "detect); a missing or failing one degrades to the estimate")
+    budget_w: float | None = Field(None, gt=0.0, le=1000.0, description="power budget the "
+                                   "governor holds, watts; null = no budget")
+    min_fps: float = Field(1.0, ge=0.0, le=240.0, description="frame rate the governor never "
+                           "goes below, even over budget; 0 = no floor")
+    estimate: EstimateConfig = Field(default_factory=EstimateConfig, description="coefficients "
+                                     "of the CPU-utilisation estimate: used when sensor is "
+                                     "'estimate', when 'auto' finds none, and as the fallback")
+
+    @model_validator(mode="after")
+    def _coefficients_in_one_place(self) -> PowerConfig:
+        if self.sensor.type == "estimate" and self.sensor.model_fields_set - {"type"}:
+            raise ValueError("with sensor type 'estimate', set its coefficients under "
+                             "power.estimate, not power.sensor")
+        return self
 
 
 class BoardConfig(_Section):
@@ -74,8 +105,8 @@ class BoardConfig(_Section):
     device_id: str = Field("", max_length=64, description="id in sink topics and messages; "
                            "empty = the host name")
     camera: source_config_union() = Field(  # type: ignore[valid-type]
-        default_factory=lambda: {"type": "v4l2"}, description="frame source (a sources "
-        "plugin config with its 'type')")
+        default_factory=lambda: {"type": "v4l2"}, validate_default=True,
+        description="frame source (a sources plugin config with its 'type')")
     capture: CaptureConfig = Field(default_factory=CaptureConfig, description="capture thread")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="model runtime")
     mode: Mode = Field("sparse", description="inference mode: dense, sparse or full_frame")
@@ -85,6 +116,8 @@ class BoardConfig(_Section):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig, description="tile budget "
                                    "and revisit guarantee")
     carry: CarryConfig = Field(default_factory=CarryConfig, description="detection carry")
+    power: PowerConfig = Field(default_factory=PowerConfig, description="power sensor and "
+                               "budget")
 
 
 def board_dirs() -> list[Path]:

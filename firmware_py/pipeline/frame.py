@@ -87,7 +87,7 @@ class FrameProcessor:
         self.sampler = TileSampler(len(grid), cfg)
         self.carry = DetectionCarry(len(grid), self.board.carry)
         self.last = FrameDetections.empty()
-        self._tiles = np.empty((len(grid), tile_h, tile_w, 3), np.uint8)
+        self._tile = np.empty((1, tile_h, tile_w, 3), np.uint8)
         log.info("frame %dx%d: %d tiles of %dx%d (%d x %d), mode %s", width, height, len(grid),
                  tile_w, tile_h, grid.cols, grid.rows, self.mode)
 
@@ -116,10 +116,8 @@ class FrameProcessor:
         probability = self._probability(frame)
         t = _lap(times, "prior", t)
         plan = plan_frame(self.mode, self.grid, self.sampler, probability)
-        tiles = plan.crop(frame.main, None if plan.full_frame else self._tiles)
-        t = _lap(times, "crop", t)
-        raw = [self.detector.raw(tile) for tile in tiles]
-        t = _lap(times, "infer", t)
+        raw = self._infer(plan, frame.main, times)
+        t = time.perf_counter()
         decoded = [self.detector.decode(outputs) for outputs in raw]
         t = _lap(times, "decode", t)
         found = plan.collect(decoded, self.carry if self.mode == "sparse" else None)
@@ -129,7 +127,23 @@ class FrameProcessor:
         return FrameResult(frame, self.last, plan, times)
 
 
-def _lap(times: dict[str, float], stage: str, start: float) -> float:
+    def _infer(self, plan: FramePlan, main: np.ndarray, times: dict[str, float]
+               ) -> list[list[np.ndarray]]:
+        """Each input of ``plan`` cut into one reused tile buffer and run: the batch of tiles
+        never exists at once (memory stays one tile, whatever the grid)."""
+        times["crop"] = times["infer"] = 0.0
+        raw = []
+        for slot in range(len(plan)):
+            t = time.perf_counter()
+            tile = plan.crop(main)[0] if plan.full_frame else \
+                self.grid.crop(main, plan.indices[slot:slot + 1], self._tile)[0]
+            t = _lap(times, "crop", t, add=True)
+            raw.append(self.detector.raw(tile))
+            _lap(times, "infer", t, add=True)
+        return raw
+
+
+def _lap(times: dict[str, float], stage: str, start: float, add: bool = False) -> float:
     now = time.perf_counter()
-    times[stage] = now - start
+    times[stage] = (times[stage] if add else 0.0) + now - start
     return now
