@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from firmware_py.board import REPO_BOARDS, BoardConfig
-from firmware_py.pipeline.frame import FrameProcessor
+from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.pipeline.runner import Pipeline
 from firmware_py.pipeline.sinks_spec import sink_configs
@@ -57,6 +60,19 @@ def trusted_key_locations(given: list[Path]) -> list[Path]:
 
 def device_id(board: BoardConfig) -> str:
     return board.device_id or socket.gethostname().split(".")[0] or "specks"
+
+
+def frame_feed(dashboard: Any, names: tuple[str, ...]) -> Callable[[FrameResult], None]:
+    """A ``Pipeline.on_frame`` callback that shows each frame on the dashboard, with its
+    boxes and the tiles run (the whole frame in full-frame mode)."""
+    def feed(result: FrameResult) -> None:
+        plan, main, d = result.plan, result.frame.main, result.detections
+        tiles = (np.array([[0, 0, main.shape[1], main.shape[0]]]) if plan.full_frame
+                 else plan.grid.windows[plan.indices])
+        labels = [names[c] if 0 <= c < len(names) else str(c) for c in d.labels.tolist()]
+        dashboard.publish_frame(main, d.boxes, labels, d.scores, tiles, d.interpolated)
+
+    return feed
 
 
 def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = None

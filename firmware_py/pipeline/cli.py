@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from pathlib import Path
 
 from firmware_py.board import REPO_BOARDS, BoardConfigError, load_board
-from firmware_py.pipeline.build import RunSpec, build_pipeline
+from firmware_py.pipeline.build import RunSpec, build_pipeline, frame_feed
 from firmware_py.pipeline.model import ModelError
 from firmware_py.pipeline.runner import RunLimits
 from firmware_py.pipeline.status import StatusLine, status_line
@@ -52,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--health-file", type=Path, default=None, help="rewrite a JSON health "
                    "record here every stats period")
     p.add_argument("--stats-period", type=float, default=2.0, help="seconds between stats")
+    p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8080", default=None,
+                   metavar="HOST:PORT", help="serve the live dashboard (default "
+                   "127.0.0.1:8080; any other host needs $SPECKS_DASHBOARD_TOKEN)")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.set_defaults(func=run)
 
@@ -62,6 +66,18 @@ def _prior(args: argparse.Namespace) -> Path | None:
     return DEFAULT_PRIOR if DEFAULT_PRIOR.is_dir() else None
 
 
+def _dashboard(address: str | None):
+    """The dashboard for ``--dashboard HOST:PORT``; the token comes from the environment so
+    it never sits in a command line or a profile."""
+    if address is None:
+        return None
+    from firmware_py.dashboard import Dashboard, DashboardConfig
+
+    host, _, port = address.rpartition(":")
+    return Dashboard(DashboardConfig(host=host or "127.0.0.1", port=int(port),
+                                     token=os.environ.get("SPECKS_DASHBOARD_TOKEN")))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         board = load_board(args.board, args.overrides)
@@ -70,10 +86,16 @@ def run(args: argparse.Namespace) -> int:
                        jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt, spool_dir=args.spool_dir,
                        loop=args.loop, realtime=args.realtime, health_file=args.health_file,
                        stats_period_s=args.stats_period)
-        pipeline = build_pipeline(board, spec)
+        dashboard = _dashboard(args.dashboard)
+        pipeline = build_pipeline(board, spec, [dashboard] if dashboard else [])
     except (BoardConfigError, BundleError, ModelError, SourceError, ValueError) as error:
         log.error("%s", error)
         return 2
+    if dashboard is not None:
+        pipeline.on_frame = frame_feed(dashboard, pipeline.processor.detector.labels)
+        dashboard.set_info(**{k: pipeline.info[k] for k in ("board", "bundle", "model")},
+                           mode=pipeline.processor.mode)
+        log.info("dashboard at %s", dashboard.start())
     status = None if args.quiet else StatusLine()
     pipeline.on_stats = status
     signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())

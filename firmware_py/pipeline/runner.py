@@ -114,7 +114,7 @@ class Pipeline:
         tel = self.telemetry
         tel.count("inference", now=now)
         tel.count("tiles", result.tiles_run, now=now)
-        tel.gauge("tiles_total", result.tiles_total)
+        tel.gauge("grid_tiles", result.tiles_total)
         tel.gauge("detections", len(result.detections))
         for stage, seconds in timings.items():
             tel.observe(stage_name(stage), 1000.0 * seconds, now=now)

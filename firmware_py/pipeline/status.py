@@ -16,7 +16,7 @@ def status_line(stats: dict[str, Any]) -> str:
     """``12.3 fps | tiles 8.0/32 | latency 81 ms (infer 62) | 3 det | 2.41 W``."""
     parts = [f"{stats.get('inference_fps') or 0.0:5.1f} fps"]
     if stats.get("tiles_per_frame") is not None:
-        parts.append(f"tiles {stats['tiles_per_frame']:.1f}/{stats.get('tiles_total', '?')}")
+        parts.append(f"tiles {stats['tiles_per_frame']:.1f}/{stats.get('grid_tiles', '?')}")
     if stats.get("latency_ms_mean") is not None:
         infer = stats.get("infer_ms_mean") or 0.0
         parts.append(f"latency {stats['latency_ms_mean']:.0f} ms (infer {infer:.0f})")
