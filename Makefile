@@ -13,9 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[host,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/specks models
-	$(BIN)/specks detect
+# The embedded default: the shipped int8 bundle on the x86-generic profile, sparse mode, over a
+# generated 1920x1080 clip of small moving objects (written once; seed fixed).
+SAMPLE_CLIP := runs/sample-clip
+$(SAMPLE_CLIP)/meta.json: | $(STAMP)
+	$(BIN)/specks data synth $(SAMPLE_CLIP) --frames 90 --size 1920x1080 --seed 5 --max-size 32
+
+run: $(STAMP) $(SAMPLE_CLIP)/meta.json
+	$(BIN)/specks run --board x86-generic --source $(SAMPLE_CLIP) --no-realtime --jsonl -
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -37,6 +42,7 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/detector.py
 	$(BIN)/python bench/export.py --data $(BENCH_DATA)/heldout/data.yaml \
 		--calib $(BENCH_DATA)/train/data.yaml
+	$(BIN)/python bench/pipeline.py
 
 # Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
 zoo: $(STAMP)

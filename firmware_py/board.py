@@ -29,6 +29,7 @@ from firmware_py.power.estimate import EstimateConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
+from firmware_py.telemetry import TelemetryConfig
 
 REPO_BOARDS = Path(__file__).resolve().parent.parent / "board_configs"
 SYSTEM_BOARDS = Path("/etc/specks/boards")
@@ -118,6 +119,8 @@ class BoardConfig(_Section):
     carry: CarryConfig = Field(default_factory=CarryConfig, description="detection carry")
     power: PowerConfig = Field(default_factory=PowerConfig, description="power sensor and "
                                "budget")
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="stats "
+                                       "windows, periods and the stats log")
 
 
 def board_dirs() -> list[Path]:

@@ -18,14 +18,17 @@ from typing import Any
 import numpy as np
 
 from firmware_py.board import REPO_BOARDS, BoardConfig
+from firmware_py.governor import GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.pipeline.runner import Pipeline
 from firmware_py.pipeline.sinks_spec import sink_configs
 from firmware_py.pipeline.source_spec import describe, source_config
+from firmware_py.power import open_board_sensor
 from firmware_py.sinks import create_sink
 from firmware_py.sources import create_source
 from firmware_py.sparse import Mode
+from firmware_py.telemetry import TelemetryEmitter
 from firmware_py.verify import load_trusted_keys
 
 SYSTEM_KEYS = Path("/etc/specks/trusted_keys")
@@ -48,7 +51,7 @@ class RunSpec:
     loop: bool = False
     realtime: bool = True
     health_file: Path | None = None
-    stats_period_s: float = 2.0
+    power_budget_w: float | None = None  # None = the board's power.budget_w
 
 
 def trusted_key_locations(given: list[Path]) -> list[Path]:
@@ -98,6 +101,21 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
                                                     spec.spool_dir)]
     info = {"board": board.name, "bundle": str(spec.bundle), "model": detector.manifest.model,
             "artifact": detector.artifact.file, "source": describe(config)}
-    return Pipeline(processor, create_source(config), outputs + list(sinks or []), device,
-                    capture, stats_period_s=spec.stats_period_s,
+    outputs += list(sinks or [])
+    emitter = TelemetryEmitter.from_config(board.telemetry, outputs,
+                                           open_board_sensor(board.power))
+    return Pipeline(processor, create_source(config), outputs, device, emitter, capture,
+                    governor_config(board, config, spec.power_budget_w),
                     health_file=spec.health_file, info=info)
+
+
+def governor_config(board: BoardConfig, camera: Any, budget_w: float | None
+                    ) -> GovernorConfig | None:
+    """The governor for ``budget_w`` (else the board's budget), or None without a budget: its
+    frame-rate floor from the board, its ceiling the camera's frame rate when it has one."""
+    budget_w = budget_w or board.power.budget_w
+    if budget_w is None:
+        return None
+    fps = getattr(camera, "fps", 0.0) or GovernorConfig.model_fields["max_fps"].default
+    return GovernorConfig(budget_w=budget_w, min_fps=min(board.power.min_fps or 0.5, fps),
+                          max_fps=fps)

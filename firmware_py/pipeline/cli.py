@@ -52,7 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="read files as fast as the pipeline takes them (no frame drops)")
     p.add_argument("--health-file", type=Path, default=None, help="rewrite a JSON health "
                    "record here every stats period")
-    p.add_argument("--stats-period", type=float, default=2.0, help="seconds between stats")
+    p.add_argument("--power-budget", type=float, default=None, metavar="WATTS",
+                   help="hold the measured power at this budget (default: the board's "
+                   "power.budget_w; sparse mode)")
+    p.add_argument("--stats-log", default=None, metavar="PATH", help="append a stats record "
+                   "per period here (.csv or .jsonl, rotated); `specks report` plots it")
     p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8080", default=None,
                    metavar="HOST:PORT", help="serve the live dashboard (default "
                    "127.0.0.1:8080; any other host needs $SPECKS_DASHBOARD_TOKEN)")
@@ -80,12 +84,13 @@ def _dashboard(address: str | None):
 
 def run(args: argparse.Namespace) -> int:
     try:
-        board = load_board(args.board, args.overrides)
+        extra = [f"telemetry.log_path={args.stats_log}"] if args.stats_log else []
+        board = load_board(args.board, [*args.overrides, *extra])
         spec = RunSpec(bundle=args.bundle, source=args.source, mode=args.mode,
                        prior_bundle=_prior(args), trusted_keys=args.trusted_keys,
                        jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt, spool_dir=args.spool_dir,
                        loop=args.loop, realtime=args.realtime, health_file=args.health_file,
-                       stats_period_s=args.stats_period)
+                       power_budget_w=args.power_budget)
         dashboard = _dashboard(args.dashboard)
         pipeline = build_pipeline(board, spec, [dashboard] if dashboard else [])
     except (BoardConfigError, BundleError, ModelError, SourceError, ValueError) as error:

@@ -1,16 +1,23 @@
 """The live loop: capture thread -> :class:`~firmware_py.pipeline.frame.FrameProcessor` ->
-sinks, with telemetry, a one-line status and a health file.
+sinks, with telemetry, the power-budget governor, a one-line status and a health file.
 
 The capture thread owns the source (reconnects with backoff, drops old frames: see
 :mod:`firmware_py.sources.capture`); this loop takes the newest frame, processes it and
 publishes one :class:`~firmware_py.sinks.message.DetectionMessage` per frame to every sink.
-Every ``stats_period_s`` the telemetry snapshot (fps, tiles per frame, stage latencies, the
-capture's drops, reconnects and gap) goes to the sinks as stats, to the status line, and to
-the health file (``--health-file``, rewritten atomically; flashing waits for it). A sink that
-raises is logged and the loop goes on: one broken output never stops detection.
+The :class:`~firmware_py.telemetry.TelemetryEmitter` reads the power sensor and, once per
+period, publishes one stats record (fps, tiles per frame, stage latencies, power, energy,
+temperature, the capture's drops, reconnects and gap, the governor's state) to the sinks and
+the stats log; the same record feeds the status line and the health file (``--health-file``,
+rewritten atomically; flashing waits for it). A sink that raises is logged and the loop goes
+on: one broken output never stops detection.
 
-``capture`` time is the wait for the next frame (0 when one is queued: the camera is ahead);
-the other stages come from the frame processor, plus ``sink``.
+With a power budget (sparse mode), the :class:`~firmware_py.governor.Governor` is asked for a
+setpoint as each frame starts: the sampler's tile budget ``k`` for this frame, and the
+earliest start of the next one (the loop waits; the capture queue drops the frames that
+arrive meanwhile, which the stats count as skipped).
+
+Stage times: ``capture`` is the wait for the next frame (0 when one is queued: the camera is
+ahead); the other stages come from the frame processor, plus ``sink``.
 """
 
 from __future__ import annotations
@@ -25,16 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from firmware_py.governor import Governor, GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.sinks import Sink
 from firmware_py.sinks.message import DetectionMessage
-from firmware_py.sources import FrameSource
+from firmware_py.sources import Frame, FrameSource
 from firmware_py.sources.capture import Capture, CaptureConfig
-from firmware_py.telemetry.counters import Telemetry, stage_name
+from firmware_py.telemetry import Telemetry, TelemetryEmitter, stage_name
 
 log = logging.getLogger(__name__)
 
-StatusCallback = Callable[[dict[str, Any]], None]
+StatsCallback = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -48,24 +56,40 @@ class RunLimits:
 @dataclass
 class Pipeline:
     """One running pipeline; build it with :func:`firmware_py.pipeline.build.build_pipeline`
-    or by hand, then :meth:`run`."""
+    or by hand, then :meth:`run`. ``emitter`` publishes the stats to ``sinks`` (give it the
+    same list)."""
 
     processor: FrameProcessor
     source: FrameSource
     sinks: Sequence[Sink]
     device: str
+    emitter: TelemetryEmitter
     capture_config: CaptureConfig = field(default_factory=CaptureConfig)
-    telemetry: Telemetry = field(default_factory=Telemetry)
-    stats_period_s: float = 2.0
+    governor_config: GovernorConfig | None = None  # None = no power budget
     health_file: Path | None = None
-    on_stats: StatusCallback | None = None
+    on_stats: StatsCallback | None = None
     on_frame: Callable[[FrameResult], None] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._capture: Capture | None = None
+        self.governor: Governor | None = None
+        self._governed = None  # the sampler the governor was built for
+        self._tiles_run: int | None = None
+        self._dropped = 0
         self.frames = 0
+        self.last_stats: dict[str, Any] = {}
+        if self.governor_config is not None and self.processor.mode != "sparse":
+            log.warning("the power budget governs the tile budget of sparse mode; %s mode "
+                        "runs ungoverned", self.processor.mode)
+            self.governor_config = None
+        for key, value in {**self.info, "mode": self.processor.mode}.items():
+            self.telemetry.gauge(key, value)
+
+    @property
+    def telemetry(self) -> Telemetry:
+        return self.emitter.telemetry
 
     def stop(self) -> None:
         """Ask the loop to finish after the current frame (safe from a signal handler)."""
@@ -73,34 +97,56 @@ class Pipeline:
 
     def run(self, limits: RunLimits | None = None) -> dict[str, Any]:
         """Process frames until the source ends, :meth:`stop`, or ``limits``; returns the
-        last stats."""
+        last stats record."""
         limits = limits or RunLimits()
         self._capture = capture = Capture(self.source, self.capture_config)
         queue = capture.attach()
-        start = last_stats = time.monotonic()
-        stats: dict[str, Any] = {}
-        with capture:
-            while not self._stop.is_set():
-                t = time.perf_counter()
-                frame = queue.get(timeout=0.25)
-                if frame is None:
-                    if queue.closed:
+        start = time.monotonic()
+        not_before = 0.0
+        try:
+            with capture:
+                while not self._stop.is_set():
+                    if self._stop.wait(max(0.0, not_before - time.monotonic())):
                         break
-                    continue
-                self._one(frame, time.perf_counter() - t)
-                now = time.monotonic()
-                if now - last_stats >= self.stats_period_s:
-                    stats, last_stats = self._report(now), now
-                if (limits.max_frames and self.frames >= limits.max_frames) or \
-                        (limits.duration_s and now - start >= limits.duration_s):
-                    break
-        stats = self._report(time.monotonic())
-        for sink in self.sinks:
-            _guard(sink.close, sink)
-        return stats
+                    t = time.perf_counter()
+                    frame = queue.get(timeout=0.25)
+                    if frame is None:
+                        if queue.closed:
+                            break
+                        continue
+                    not_before = self._one(frame, time.perf_counter() - t)
+                    now = time.monotonic()
+                    if (limits.max_frames and self.frames >= limits.max_frames) or \
+                            (limits.duration_s and now - start >= limits.duration_s):
+                        break
+            self._publish(self.emitter.emit(time.monotonic()))
+        finally:
+            self.emitter.close()
+            for sink in self.sinks:
+                _guard(sink.close, sink)
+        return self.last_stats
 
-    def _one(self, frame, wait_s: float) -> None:
+    def _govern(self, now: float) -> float:
+        """Apply the governor's setpoint for the frame starting now; the next frame's
+        earliest start (0 without a governor)."""
+        if self.governor_config is None or self.processor.grid is None:
+            return 0.0
+        sampler = self.processor.sampler
+        if sampler is not self._governed:  # first frame, or a new frame size
+            self.governor, self._governed = Governor.for_sampler(self.governor_config,
+                                                                 sampler), sampler
+        setpoint = self.governor.update(now, self.emitter.power_w, self._tiles_run)
+        sampler.set_budget(setpoint.budget)
+        for key, value in self.governor.stats().items():
+            self.telemetry.gauge(key, value)
+        return now + setpoint.frame_interval_s
+
+    def _one(self, frame: Frame, wait_s: float) -> float:
+        now = time.monotonic()
+        not_before = self._govern(now)
         result = self.processor(frame)
+        if self._governed is None and self.governor_config is not None:
+            not_before = self._govern(now)  # the grid exists from the first frame on
         t = time.perf_counter()
         message = DetectionMessage.from_detections(
             self.device, frame.frame_id, frame.t_wall, result.tiles_run, result.tiles_total,
@@ -109,9 +155,15 @@ class Pipeline:
             _guard(sink.publish_detections, sink, message)
         if self.on_frame is not None:
             self.on_frame(result)
-        timings = {**result.timings, "capture": wait_s, "sink": time.perf_counter() - t}
-        now = time.monotonic()
-        tel = self.telemetry
+        self._count(frame, result, {**result.timings, "capture": wait_s,
+                                    "sink": time.perf_counter() - t})
+        self._publish(self.emitter.tick(time.monotonic()))
+        self._tiles_run = result.tiles_run
+        self.frames += 1
+        return not_before
+
+    def _count(self, frame: Frame, result: FrameResult, timings: dict[str, float]) -> None:
+        now, tel = time.monotonic(), self.telemetry
         tel.count("inference", now=now)
         tel.count("tiles", result.tiles_run, now=now)
         tel.gauge("grid_tiles", result.tiles_total)
@@ -119,24 +171,27 @@ class Pipeline:
         for stage, seconds in timings.items():
             tel.observe(stage_name(stage), 1000.0 * seconds, now=now)
         tel.observe("latency_ms", 1000.0 * (now - frame.t_monotonic), now=now)
-        self.frames += 1
-
-    def _report(self, now: float) -> dict[str, Any]:
-        stats = self.telemetry.snapshot(now)
         if self._capture is not None:
             cap = self._capture.stats()
-            stats.update(camera_fps=cap.camera_fps, frames_captured=cap.frames,
-                         skipped_total=cap.dropped, reconnects=cap.reconnects,
-                         gap_s=cap.gap_s, source_connected=cap.connected,
-                         source_running=cap.running)
-        stats.update(self.info, frames=self.frames, mode=self.processor.mode)
-        for sink in self.sinks:
-            _guard(sink.publish_stats, sink, stats)
+            if cap.dropped > self._dropped:  # frames the camera delivered that were not run
+                tel.count("skipped", cap.dropped - self._dropped, now=now)
+                self._dropped = cap.dropped
+            for key, value in (("camera_fps", cap.camera_fps), ("reconnects", cap.reconnects),
+                               ("gap_s", cap.gap_s),
+                               ("source_connected", cap.connected),
+                               ("source_running", cap.running)):
+                tel.gauge(key, value)
+        tel.gauge("frames_total", self.frames + 1)
+
+    def _publish(self, stats: dict[str, Any] | None) -> None:
+        """After the emitter sent a record: the status line and the health file."""
+        if stats is None:
+            return
+        self.last_stats = stats
         if self.on_stats is not None:
             self.on_stats(stats)
         if self.health_file is not None:
             write_health(self.health_file, stats)
-        return stats
 
 
 def _guard(method: Callable[..., Any], sink: Sink, *args: Any) -> None:
@@ -153,10 +208,10 @@ def source_lost(stats: dict[str, Any]) -> bool:
 
 def write_health(path: Path, stats: dict[str, Any]) -> None:
     """Atomically rewrite the health file (write a temp file, rename over)."""
-    health = {"t_wall": time.time(), "frames": stats.get("frames", 0),
+    frames = stats.get("frames_total", 0)
+    health = {"t_wall": time.time(), "frames": frames,
               "fps": stats.get("inference_fps") or 0.0, "bundle": stats.get("bundle"),
-              "model": stats.get("model"),
-              "ok": stats.get("frames", 0) > 0 and not source_lost(stats)}
+              "model": stats.get("model"), "ok": frames > 0 and not source_lost(stats)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(health))

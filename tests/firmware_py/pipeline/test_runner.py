@@ -11,6 +11,7 @@ from firmware_py.pipeline.runner import Pipeline, RunLimits
 from firmware_py.sinks import Sink, create_sink
 from firmware_py.sources import create_source
 from firmware_py.sources.capture import CaptureConfig
+from firmware_py.telemetry import Telemetry, TelemetryEmitter, read_stats
 
 
 class BrokenSink(Sink):
@@ -36,8 +37,10 @@ def _pipeline(model, frames_dir, tmp_path, mode="sparse", **kw) -> Pipeline:
     board = BoardConfig.model_validate({"merge": {"score_threshold": 0.05}})
     source = create_source({"type": "folder", "path": str(frames_dir)})
     jsonl = create_sink({"type": "jsonl", "path": str(tmp_path / "out.jsonl")})
-    return Pipeline(FrameProcessor(board, model, mode), source, [jsonl, *kw.pop("extra", [])],
-                    "dev1", CaptureConfig(drop=False), stats_period_s=0.0, **kw)
+    sinks = [jsonl, *kw.pop("extra", [])]
+    emitter = TelemetryEmitter(Telemetry(), sinks, tmp_path / "stats.jsonl", period_s=0.05)
+    return Pipeline(FrameProcessor(board, model, mode), source, sinks, "dev1", emitter,
+                    CaptureConfig(drop=False), **kw)
 
 
 def test_every_frame_reaches_the_sinks_with_stats_and_health(model, frames_dir, tmp_path
@@ -54,8 +57,10 @@ def test_every_frame_reaches_the_sinks_with_stats_and_health(model, frames_dir, 
     assert all(x["device"] == "dev1" and x["tiles_total"] == 12 for x in detections)
     assert sum(len(x["boxes"]) for x in detections) > 0
     assert any(x["kind"] == "stats" for x in lines)
-    assert stats["frames"] == 6 and stats["inference_total"] == 6
-    assert stats["infer_ms_mean"] > 0 and stats["mode"] == "sparse"
+    assert stats["frames_total"] == 6 and stats["inference_total"] == 6
+    assert stats["infer_ms_mean"] > 0 and stats["mode"] == "sparse" and stats["model"] == "tiny"
+    logged = read_stats(tmp_path / "stats.jsonl")
+    assert logged and logged[-1]["inference_total"] == 6  # the stats log got the same records
     record = json.loads(health.read_text())
     assert record["ok"] and record["frames"] == 6 and record["model"] == "tiny"
 
