@@ -12,8 +12,11 @@ second), in the log domain: ``ln r`` moves by ``kp * de + ki * h * e`` with the 
   orders of magnitude (``min_k * min_fps`` to ``max_k * max_fps``), and in the log domain the
   loop gain is ``dynamic power / budget``, so one set of gains suits boards whose costs per
   tile differ by orders of magnitude.
-- k first, then the interval. ``r`` maps to ``k = r / max_fps`` at the fastest frame interval
-  ``1 / max_fps`` while that is at least ``min_k``; below, ``k = min_k`` and the interval
+- k first, then the interval. ``r`` maps to ``k = r * T`` at the fastest frame period ``T``
+  while that is at least ``min_k``, where ``T`` is the longer of ``1 / max_fps`` and the time
+  the board really computes per frame (an EMA of the ``busy_s`` the pipeline passes): a
+  compute-bound board that runs below ``max_fps`` keeps its ``k`` instead of trading tiles
+  for frames it cannot deliver; below, ``k = min_k`` and the interval
   stretches to ``min_k / r``, never past ``1 / min_fps`` (the fps floor). ``k`` never leaves
   ``[min_k, max_k]``, and ``min_k`` is the sampler's revisit minimum
   (:func:`firmware_py.sparse.min_budget`), so the grid prior is never starved.
@@ -97,6 +100,7 @@ class Governor:
         self.rate_lo = math.log(self.min_k * config.min_fps)
         self.rate_hi = math.log(self.max_k * config.max_fps)
         self.power = Ema(config.smoothing_s)
+        self.busy = Ema(config.smoothing_s)
         self.pi = IncrementalPI(config.kp, config.ki, self.rate_hi)
         self.saturated = False
         self.measured_rate: float | None = None
@@ -130,17 +134,22 @@ class Governor:
         """``(fractional k, frame interval)`` of a log tile rate: k first, then the interval."""
         rate = math.exp(log_rate)
         fastest = 1.0 / self.config.max_fps
-        if rate * fastest >= self.min_k:
-            return min(rate * fastest, float(self.max_k)), fastest
+        frame_s = max(fastest, self.busy.value or 0.0)
+        if rate * frame_s >= self.min_k:
+            return min(rate * frame_s, float(self.max_k)), fastest
         return float(self.min_k), min(self.min_k / rate, 1.0 / self.config.min_fps)
 
-    def update(self, now: float, power_w: float | None, tiles_run: int | None = None) -> Setpoint:
+    def update(self, now: float, power_w: float | None, tiles_run: int | None = None,
+               busy_s: float | None = None) -> Setpoint:
         """Call once per frame, as it starts, with the latest power reading (None while there
-        is none) and the tiles the frame that just ended ran (None to go without tracking);
-        returns the setpoint of the frame that starts."""
+        is none), the tiles the frame that just ended ran (None to go without tracking) and
+        the seconds it computed (None: assume the board keeps up with ``max_fps``); returns
+        the setpoint of the frame that starts."""
         if tiles_run is not None:
             self._tiles += tiles_run
             self._tracking = True
+        if busy_s is not None:
+            self.busy.update(now, busy_s)
         if power_w is not None and math.isfinite(power_w):
             self.power.update(now, power_w)
         if self._last_step is None:

@@ -77,6 +77,7 @@ class Pipeline:
         self.governor: Governor | None = None
         self._governed = None  # the sampler the governor was built for
         self._tiles_run: int | None = None
+        self._busy_s: float | None = None
         self._dropped = 0
         self.frames = 0
         self.last_stats: dict[str, Any] = {}
@@ -135,7 +136,8 @@ class Pipeline:
         if sampler is not self._governed:  # first frame, or a new frame size
             self.governor, self._governed = Governor.for_sampler(self.governor_config,
                                                                  sampler), sampler
-        setpoint = self.governor.update(now, self.emitter.power_w, self._tiles_run)
+        setpoint = self.governor.update(now, self.emitter.power_w, self._tiles_run,
+                                        self._busy_s)
         sampler.set_budget(setpoint.budget)
         for key, value in self.governor.stats().items():
             self.telemetry.gauge(key, value)
@@ -159,6 +161,7 @@ class Pipeline:
                                     "sink": time.perf_counter() - t})
         self._publish(self.emitter.tick(time.monotonic()))
         self._tiles_run = result.tiles_run
+        self._busy_s = sum(result.timings.values())
         self.frames += 1
         return not_before
 

@@ -109,3 +109,14 @@ def test_every_budget_set_is_accepted_by_the_real_sampler() -> None:
         sampler(rng.random(28))
         ages_max = max(ages_max, int(sampler.ages.max()))
     assert ages_max <= 15  # the grid prior kept its revisit guarantee (one frame of slack)
+
+
+def test_a_compute_bound_board_under_budget_keeps_its_tiles() -> None:
+    """At 5 fps (0.2 s of compute per frame) and well under budget, k stays at max_k: the
+    tracking clamp must not trade tiles for frames the board cannot deliver."""
+    gov = Governor(GovernorConfig(budget_w=20.0, max_fps=15), num_tiles=32, min_k=3, max_k=8)
+    now, k = 0.0, 8
+    for _ in range(100):
+        k = gov.update(now, 12.0, tiles_run=k, busy_s=0.2).budget
+        now += 0.2
+    assert k == 8 and gov.stats()["governor_k"] == 8
