@@ -27,7 +27,10 @@ Choices of ours, where the paper (which samples feature positions, not tiles) is
 - Drawing. The remaining budget is drawn by probability without replacement with the
   Gumbel-top-k trick (Kool et al., "Stochastic Beams and Where to Find Them", arXiv
   1903.06059, Sec. 2): the ``k`` largest ``log p_i + g_i``, ``g_i ~ Gumbel(0, 1)``, are a
-  sample of successive draws proportional to ``p``. ``p`` is clipped to ``[1e-12, 1]``. The
+  sample of successive draws proportional to ``p``. ``temperature`` ``t`` draws in proportion
+  to ``p ** (1 / t)`` instead (keys ``log p / t + g``): the prior's probabilities are calibrated
+  for nothing, and below 1 the draw favours the tiles it ranks high over the many it gives a
+  small chance (measured in ``bench/pipeline.py``). ``p`` is clipped to ``[1e-12, 1]``. The
   noise comes from a ``numpy`` ``Generator`` seeded by ``seed``, so a seed and a sequence
   of probabilities give one sequence of tile sets.
 """
@@ -53,6 +56,9 @@ class SamplerConfig(BaseModel):
                                 "once every this many frames (N); needs budget >= "
                                 "ceil(tiles / N)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seed of the sampling noise")
+    temperature: float = Field(1.0, gt=0.0, le=10.0, description="tiles are drawn in "
+                               "proportion to p ** (1 / temperature): 1 = the prior as is, "
+                               "below 1 favours the likely tiles more")
 
 
 def min_budget(num_tiles: int, revisit_frames: int) -> int:
@@ -117,7 +123,7 @@ class TileSampler:
         k = self.budget
         urgency = np.lexsort((np.arange(self.num_tiles), -p, -self._ages))  # oldest first
         forced = urgency[: self._forced_count(self._ages, k)]
-        keys = np.log(p) + self._rng.gumbel(size=self.num_tiles)  # Gumbel-top-k
+        keys = np.log(p) / self.config.temperature + self._rng.gumbel(size=self.num_tiles)
         keys[forced] = -np.inf
         drawn = np.argsort(-keys, kind="stable")[: k - len(forced)]
         chosen = np.sort(np.concatenate([forced, drawn]))

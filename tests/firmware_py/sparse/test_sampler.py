@@ -117,3 +117,15 @@ def test_after_a_budget_cut_the_oldest_run_first_and_the_guarantee_recovers() ->
         if before.max() > revisit:  # backlog: the oldest tiles go first
             assert before[chosen].min() >= np.sort(before)[-3]
     assert s.ages.max() <= revisit - 1
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_single_draws_follow_p_to_the_one_over_temperature(temperature: float) -> None:
+    """With k = 1 and no revisit pressure, tile i is drawn with probability
+    p_i ** (1/t) / sum_j p_j ** (1/t)."""
+    p = np.array([0.6, 0.3, 0.2, 0.1])
+    sampler = TileSampler(4, SamplerConfig(budget=1, revisit_frames=100_000, seed=3,
+                                           temperature=temperature))
+    counts = np.bincount([int(sampler(p)[0]) for _ in range(4000)], minlength=4)
+    expected = p ** (1 / temperature) / (p ** (1 / temperature)).sum()
+    np.testing.assert_allclose(counts / counts.sum(), expected, atol=0.025)
