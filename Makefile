@@ -43,6 +43,8 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/export.py --data $(BENCH_DATA)/heldout/data.yaml \
 		--calib $(BENCH_DATA)/train/data.yaml
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/governor.py
+	$(BIN)/python bench/flash.py
 
 # Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
 zoo: $(STAMP)

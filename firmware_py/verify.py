@@ -111,15 +111,28 @@ def verify_bundle(path: str | Path, public_keys: Iterable[Ed25519PublicKey]) -> 
     return manifest
 
 
+KEY_SUFFIXES = (".pub", ".pem")
+
+
 def load_trusted_keys(*locations: str | Path) -> list[Ed25519PublicKey]:
-    """Every ``*.pub`` key in the given directories (or key files); missing directories are
-    skipped. Raises ``BundleError`` if none is found, since nothing could then be trusted."""
+    """Every ed25519 public key (``*.pub``, ``*.pem``) in the given directories, or the given
+    key files; missing directories are skipped. Raises ``BundleError`` if none is found, since
+    nothing could then be trusted, or naming a file that is not a public key."""
     keys, looked = [], []
     for location in locations:
         path = Path(location)
         looked.append(str(path))
-        files = sorted(path.glob("*.pub")) if path.is_dir() else [path] if path.is_file() else []
-        keys += [load_public_key(f) for f in files]
+        files = sorted(p for p in path.iterdir() if p.suffix in KEY_SUFFIXES and p.is_file()) \
+            if path.is_dir() else [path] if path.is_file() else []
+        keys += [_public_key(f) for f in files]
     if not keys:
-        raise BundleError(f"no trusted public keys (*.pub) in {', '.join(looked) or 'nowhere'}")
+        raise BundleError(f"no trusted public keys (*.pub, *.pem) in "
+                          f"{', '.join(looked) or 'nowhere'}")
     return keys
+
+
+def _public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        return load_public_key(path)
+    except ValueError as error:
+        raise BundleError(f"{path}: not a PEM public key ({error})") from None

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from firmware_py.board import REPO_BOARDS, BoardConfig
+from firmware_py.device import DEFAULT_TRUSTED_KEYS
 from firmware_py.governor import GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.pipeline.model import BundleModel
@@ -31,7 +32,6 @@ from firmware_py.sparse import Mode
 from firmware_py.telemetry import TelemetryEmitter
 from firmware_py.verify import load_trusted_keys
 
-SYSTEM_KEYS = Path("/etc/specks/trusted_keys")
 REPO_KEYS = REPO_BOARDS / "trusted_keys"
 
 
@@ -58,7 +58,7 @@ def trusted_key_locations(given: list[Path]) -> list[Path]:
     if given:
         return given
     env = os.environ.get("SPECKS_TRUSTED_KEYS")
-    return [Path(p) for p in env.split(os.pathsep)] if env else [SYSTEM_KEYS, REPO_KEYS]
+    return [Path(p) for p in env.split(os.pathsep)] if env else [DEFAULT_TRUSTED_KEYS, REPO_KEYS]
 
 
 def device_id(board: BoardConfig) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from firmware_py.decode import Detections, decode_centernet
+from firmware_py.device.compat import artifact_order
 from firmware_py.manifest import (
     Artifact,
     CenterNetDecode,
@@ -42,16 +43,6 @@ _INT8 = (-128, 127)
 
 class ModelError(RuntimeError):
     """The bundle has no artifact this board can run, or the model's I/O does not fit."""
-
-
-def artifact_order(artifacts: Sequence[Artifact], runtime: str, precision: str
-                   ) -> list[Artifact]:
-    """``artifacts`` in the order they should be tried on a board preferring ``runtime`` and
-    ``precision``."""
-    def rank(a: Artifact) -> tuple[int, int]:
-        return (a.runtime != runtime, a.precision != precision)
-
-    return sorted(artifacts, key=rank)
 
 
 def input_table(spec: InputSpec, tensor: TensorSpec) -> np.ndarray:
@@ -141,4 +132,4 @@ class BundleModel:
         return 1.0 / (1.0 + np.exp(-out)) if decode.is_logits else out
 
 
-__all__ = ["BundleError", "BundleModel", "ModelError", "artifact_order", "input_table"]
+__all__ = ["BundleError", "BundleModel", "ModelError", "input_table"]

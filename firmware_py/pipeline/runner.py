@@ -22,7 +22,6 @@ ahead); the other stages come from the frame processor, plus ``sink``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from firmware_py.device import health
 from firmware_py.governor import Governor, GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.sinks import Sink
@@ -210,12 +210,12 @@ def source_lost(stats: dict[str, Any]) -> bool:
 
 
 def write_health(path: Path, stats: dict[str, Any]) -> None:
-    """Atomically rewrite the health file (write a temp file, rename over)."""
+    """Atomically rewrite the health file from a stats record; ``bundle`` is the resolved
+    bundle path, so a record of the bundle that ran before a switch never passes for the new
+    one (see :mod:`firmware_py.device.health`)."""
     frames = stats.get("frames_total", 0)
-    health = {"t_wall": time.time(), "frames": frames,
-              "fps": stats.get("inference_fps") or 0.0, "bundle": stats.get("bundle"),
-              "model": stats.get("model"), "ok": frames > 0 and not source_lost(stats)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(health))
-    os.replace(tmp, path)
+    bundle = stats.get("bundle")
+    health.write_health(path, health.Health(
+        t_wall=time.time(), frames=frames, fps=stats.get("inference_fps") or 0.0,
+        bundle=os.path.realpath(bundle) if bundle else "", model=stats.get("model") or "",
+        ok=frames > 0 and not source_lost(stats)))

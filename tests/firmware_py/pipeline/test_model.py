@@ -8,8 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
+from firmware_py.device.compat import artifact_order
 from firmware_py.manifest import InputSpec, TensorSpec
-from firmware_py.pipeline.model import BundleModel, artifact_order, input_table
+from firmware_py.pipeline.model import BundleModel, input_table
 from firmware_py.runtimes import to_artifact
 from firmware_py.verify import BundleError, load_public_key
 
