@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast lint bench zoo clean
+.PHONY: run test test-fast lint bench zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 # Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
 zoo: $(STAMP)
 	$(BIN)/specks zoo build models/zoo/specknet-nano.recipe.json
+
+# Re-export and sign the shipped bundles (models/zoo/bundles) with the zoo key.
+bundles: $(STAMP)
+	SPECKS_SIGNING_KEY=$${SPECKS_SIGNING_KEY:-$$HOME/.config/specks/keys/specks-zoo.key} \
+		BIN=$(BIN) models/zoo/bundles/build.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -8,8 +8,10 @@ size (a camera reconnected at a new resolution) rebuilds that state.
 Choices of ours:
 
 - The prior's saliency cue runs the prior bundle on the ``lores`` frame resized (``INTER_AREA``)
-  to the bundle's input size, only in sparse mode; the map covers the whole frame, so the
-  tile prior pools it per tile whatever its resolution.
+  to the bundle's input size, only in sparse mode, on every ``prior.saliency_every``-th frame
+  (the map is reused in between: small objects move little between frames, and the prior
+  costs several detector tiles); the map covers the whole frame, so the tile prior pools it
+  per tile whatever its resolution.
 - The configured tile budget is raised to :func:`~firmware_py.sparse.min_budget` when the
   grid needs more to keep the revisit guarantee (with a warning): the guarantee wins.
 - Stage times (seconds, ``time.perf_counter``): ``prior``, ``crop``, ``infer`` (runtime calls),
@@ -87,6 +89,8 @@ class FrameProcessor:
         self.sampler = TileSampler(len(grid), cfg)
         self.carry = DetectionCarry(len(grid), self.board.carry)
         self.last = FrameDetections.empty()
+        self._map: np.ndarray | None = None
+        self._frames = 0
         self._tile = np.empty((1, tile_h, tile_w, 3), np.uint8)
         log.info("frame %dx%d: %d tiles of %dx%d (%d x %d), mode %s", width, height, len(grid),
                  tile_w, tile_h, grid.cols, grid.rows, self.mode)
@@ -94,12 +98,17 @@ class FrameProcessor:
     def _saliency(self, lores: np.ndarray) -> np.ndarray | None:
         if self.prior_model is None:
             return None
+        due = self._map is None or self._frames % self.board.prior.saliency_every == 0
+        self._frames += 1
+        if not due:
+            return self._map
         h, w = self.prior_model.tile_size
         if lores.ndim == 2:
             lores = cv2.cvtColor(lores, cv2.COLOR_GRAY2RGB)
         if lores.shape[:2] != (h, w):
             lores = cv2.resize(lores, (w, h), interpolation=cv2.INTER_AREA)
-        return self.prior_model.saliency(lores)
+        self._map = self.prior_model.saliency(lores)
+        return self._map
 
     def _probability(self, frame: Frame) -> np.ndarray | None:
         if self.mode != "sparse":

@@ -66,6 +66,9 @@ class PriorConfig(BaseModel):
                                     "frame difference must exceed to count as motion")
     motion_blur: int = Field(3, ge=1, le=15, description="box blur side (lores pixels) applied "
                              "to the frame difference")
+    saliency_every: int = Field(1, ge=1, le=1000, description="run the saliency bundle on "
+                                "every Nth frame and reuse its map in between (it costs "
+                                "several detector tiles)")
 
 
 def map_windows(grid: TileGrid, map_height: int, map_width: int) -> np.ndarray:

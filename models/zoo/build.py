@@ -1,6 +1,10 @@
 """Rebuild a shipped model from its recipe, in one command: synthesise the data (seeded),
 train, evaluate on a held-out split that training never saw (neither for fitting nor for
-choosing a checkpoint), and write the slim checkpoint and the model card into the zoo."""
+choosing a checkpoint), and write the slim checkpoint and the model card into the zoo.
+
+A recipe with ``"task": "saliency"`` is the tile prior (``models.saliency``): its ``train``
+block is a :class:`~models.saliency.SaliencyConfig` (which synthesises its own frames) and its
+``heldout`` block the full frames the tile metrics are measured on."""
 
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ def _synth(out: Path, spec: dict[str, Any], val_fraction: float) -> Path:
 
 def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR) -> Path:
     recipe = json.loads(Path(recipe_path).read_text())
+    if recipe.get("task") == "saliency":
+        from .build_saliency import build_saliency
+
+        return build_saliency(recipe, workdir, zoo_dir)
     name, work = recipe["name"], Path(workdir)
     data = _synth(work / "data", recipe["data"], recipe["data"]["val_fraction"])
     heldout = _synth(work / "heldout", recipe["heldout"], val_fraction=1.0)

@@ -74,3 +74,26 @@ def test_boxes_are_in_frame_pixels(model, mode: str) -> None:
         boxes = proc(_frame(i)).detections.boxes
         assert np.all(boxes[:, 2:] >= boxes[:, :2])
         assert boxes[:, 0].min(initial=0) >= -32 and boxes[:, 2].max(initial=0) <= 100 + 32
+
+
+class CountingPrior:
+    """Stand-in for a saliency bundle: a constant map, counting its calls."""
+
+    tile_size = (12, 20)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def saliency(self, image: np.ndarray) -> np.ndarray:
+        assert image.shape == (12, 20, 3)  # the lores frame resized to the prior's input
+        self.calls += 1
+        return np.full((12, 20), 0.5, np.float32)
+
+
+@pytest.mark.parametrize(("every", "calls"), [(1, 7), (3, 3)])
+def test_the_saliency_prior_runs_every_nth_sparse_frame(model, every: int, calls: int) -> None:
+    prior = CountingPrior()
+    proc = FrameProcessor(_board(prior={"saliency_every": every}), model, "sparse", prior)
+    for i in range(7):
+        proc(_frame(i))
+    assert prior.calls == calls  # frames 0, 3, 6 when every = 3
