@@ -13,8 +13,8 @@ log = logging.getLogger("specks.run")
 
 
 def status_line(stats: dict[str, Any]) -> str:
-    """``12.3 fps | tiles 8.0/32 | latency 81 ms (infer 62) | 3 det | 2.41 W``."""
-    parts = [f"{stats.get('inference_fps') or 0.0:5.1f} fps"]
+    """``12.3 fps | tiles 8.0/32 | latency 81 ms (infer 62) | 3 det | 2.41 W / 3 W``."""
+    parts = [f"{stats.get('inference_fps') or 0.0:.1f} fps"]
     if stats.get("tiles_per_frame") is not None:
         parts.append(f"tiles {stats['tiles_per_frame']:.1f}/{stats.get('grid_tiles', '?')}")
     if stats.get("latency_ms_mean") is not None:
@@ -22,7 +22,9 @@ def status_line(stats: dict[str, Any]) -> str:
         parts.append(f"latency {stats['latency_ms_mean']:.0f} ms (infer {infer:.0f})")
     parts.append(f"{stats.get('detections', 0)} det")
     if stats.get("power_w") is not None:
-        parts.append(f"{stats['power_w']:.2f} W")
+        estimated = " (estimated)" if stats.get("power_estimated") else ""
+        budget = f" / {stats['budget_w']:g} W" if stats.get("budget_w") else ""
+        parts.append(f"{stats['power_w']:.2f} W{budget}{estimated}")
     if stats.get("skipped_total"):
         parts.append(f"skipped {stats['skipped_total']}")
     if source_lost(stats):
