@@ -4,7 +4,8 @@ Two clips with small moving objects (4-32 px) and per-frame ground truth are wri
 (``models/data/synth.py`` ``write_clip``): ``few`` (2-5 objects per frame: a sky with a few
 drones or birds, where sparse sampling should pay off) and ``many`` (8-16 objects spread over
 the frame, where most tiles hold something and a budget of k tiles cannot cover them). Then
-each mode runs in its own
+each mode (``dense``, ``sparse`` with the motion and detection cues, ``sparse_prior`` adding
+the ``csnet-prior`` saliency bundle, ``full_frame``) runs in its own
 fresh process (so its peak RSS is its own and torch is never loaded there), on the same
 frames, through the real device code: ``SynthSource`` -> lores resize -> ``FrameProcessor``
 (prior, plan, LiteRT inference, decode, carry, merge) -> ``JsonlSink``. Frames are taken one
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from firmware_py.nms import pairwise_overlap  # noqa: E402
 
-MODES = ("dense", "sparse", "full_frame")
+MODES = ("dense", "sparse", "sparse_prior", "full_frame")
 STAGES = ("capture", "prior", "crop", "infer", "decode", "merge", "sink")
 ZOO = ROOT / "models" / "zoo" / "bundles"
 
@@ -91,9 +92,9 @@ def worker(args: argparse.Namespace) -> dict:
     rt = board.runtime
     detector = BundleModel(args.bundle, keys, rt.prefer, rt.precision, rt.threads)
     prior = None
-    if args.mode == "sparse" and args.prior_bundle and Path(args.prior_bundle).is_dir():
+    if args.mode == "sparse_prior":
         prior = BundleModel(args.prior_bundle, keys, rt.prefer, rt.precision, rt.threads)
-    processor = FrameProcessor(board, detector, args.mode, prior)
+    processor = FrameProcessor(board, detector, args.mode.removesuffix("_prior"), prior)
     source = create_source({"type": "synth", "path": str(args.clip), "realtime": False,
                             "loop": False})
     sink = create_sink({"type": "jsonl", "path": os.devnull})
@@ -151,9 +152,8 @@ def peak_rss_mb() -> float:
 def run_mode(mode: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--worker", mode, "--clip", str(args.clip), "--bundle",
            str(args.bundle), "--board", args.board, "--threads", str(args.threads),
-           "--iou", str(args.iou), "--trusted-keys", str(args.trusted_keys)]
-    if args.prior_bundle:
-        cmd += ["--prior-bundle", str(args.prior_bundle)]
+           "--iou", str(args.iou), "--trusted-keys", str(args.trusted_keys),
+           "--prior-bundle", str(args.prior_bundle)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                          env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -210,7 +210,7 @@ def main() -> None:
 
 
 def report(scene: str, r: dict[str, dict]) -> None:
-    dense, sparse, full = r["dense"], r["sparse"], r["full_frame"]
+    dense, sparse, full, prior = r["dense"], r["sparse"], r["full_frame"], r["sparse_prior"]
     print(f"\n[{scene}] sparse / dense throughput: {sparse['fps'] / dense['fps']:.2f}x "
           "(target >= 3x)")
     print(f"[{scene}] recall gap (dense - sparse): "
@@ -221,6 +221,9 @@ def report(scene: str, r: dict[str, dict]) -> None:
     print(f"[{scene}] peak RSS: {max(x['peak_rss_mb'] for x in r.values()):.0f} MB "
           "(target <= 150 MB); torch loaded in a worker: "
           f"{any(x['torch_loaded'] for x in r.values())}")
+    print(f"[{scene}] the csnet-prior saliency cue: recall {100 * prior['recall']:.1f} vs "
+          f"{100 * sparse['recall']:.1f} without it, at {prior['fps'] / sparse['fps']:.2f}x "
+          f"the frame rate and {prior['peak_rss_mb'] - sparse['peak_rss_mb']:+.0f} MB")
     print(f"[{scene}] full-frame recall on 4-16 px objects: {full['recall_4_16px']:.3f} vs "
           f"dense {dense['recall_4_16px']:.3f}")
 

@@ -21,7 +21,6 @@ log = logging.getLogger("specks.run")
 
 ZOO_BUNDLES = REPO_BOARDS.parent / "models" / "zoo" / "bundles"
 DEFAULT_BUNDLE = ZOO_BUNDLES / "specknet-nano"
-DEFAULT_PRIOR = ZOO_BUNDLES / "csnet-prior"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="detector bundle "
                    "(default: the shipped specknet-nano)")
     p.add_argument("--prior-bundle", type=Path, default=None, help="saliency prior bundle "
-                   "for sparse mode (default: the shipped csnet-prior when present; "
-                   "'none' disables it)")
+                   "for sparse mode, e.g. the shipped models/zoo/bundles/csnet-prior (default: "
+                   "none; the motion and detection cues alone measured better on x86, see "
+                   "bench/pipeline.py)")
     p.add_argument("--source", default=None, help="camera, file, folder, clip, URL or "
                    "GStreamer pipeline (default: the board's camera)")
     p.add_argument("--mode", choices=MODES, default=None, help="default: the board's mode")
@@ -64,12 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _prior(args: argparse.Namespace) -> Path | None:
-    if args.prior_bundle is not None:
-        return None if str(args.prior_bundle) == "none" else args.prior_bundle
-    return DEFAULT_PRIOR if DEFAULT_PRIOR.is_dir() else None
-
-
 def _dashboard(address: str | None):
     """The dashboard for ``--dashboard HOST:PORT``; the token comes from the environment so
     it never sits in a command line or a profile."""
@@ -87,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         extra = [f"telemetry.log_path={args.stats_log}"] if args.stats_log else []
         board = load_board(args.board, [*args.overrides, *extra])
         spec = RunSpec(bundle=args.bundle, source=args.source, mode=args.mode,
-                       prior_bundle=_prior(args), trusted_keys=args.trusted_keys,
+                       prior_bundle=args.prior_bundle, trusted_keys=args.trusted_keys,
                        jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt, spool_dir=args.spool_dir,
                        loop=args.loop, realtime=args.realtime, health_file=args.health_file,
                        power_budget_w=args.power_budget)

@@ -24,11 +24,13 @@ def _run(*args: str) -> tuple[dict, str]:
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
 
 
-def test_run_on_a_folder_without_torch(device_bundle, frames_dir, tmp_path) -> None:
+def test_run_on_a_folder_with_the_saliency_prior_without_torch(device_bundle, frames_dir, tmp_path) -> None:
     bundle, _, public = device_bundle
     out = tmp_path / "det.jsonl"
     result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
-                       str(frames_dir), "--jsonl", str(out), "--prior-bundle", "none",
+                       str(frames_dir), "--jsonl", str(out), "--trusted-keys",
+                       "board_configs/trusted_keys", "--prior-bundle",
+                       "models/zoo/bundles/csnet-prior",
                        "--set", "merge.score_threshold=0.05", "--no-realtime", "--quiet")
     assert result == {"rc": 0, "torch": []}, log
     kinds = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
