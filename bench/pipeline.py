@@ -218,8 +218,8 @@ def report(scene: str, r: dict[str, dict]) -> None:
     print(f"[{scene}] overhead: dense {100 * dense['overhead']:.1f} %, sparse "
           f"{100 * sparse['overhead']:.1f} % (target <= 10 %); without capture (decoding the "
           f"clip): sparse {100 * pipeline_overhead(sparse):.1f} %")
-    print(f"[{scene}] peak RSS: {max(x['peak_rss_mb'] for x in r.values()):.0f} MB "
-          "(target <= 150 MB); torch loaded in a worker: "
+    print(f"[{scene}] peak RSS: sparse {sparse['peak_rss_mb']:.0f} MB, dense "
+          f"{dense['peak_rss_mb']:.0f} MB (target <= 150 MB); torch loaded in a worker: "
           f"{any(x['torch_loaded'] for x in r.values())}")
     print(f"[{scene}] the csnet-prior saliency cue: recall {100 * prior['recall']:.1f} vs "
           f"{100 * sparse['recall']:.1f} without it, at {prior['fps'] / sparse['fps']:.2f}x "
