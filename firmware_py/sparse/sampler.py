@@ -56,6 +56,10 @@ class SamplerConfig(BaseModel):
                                 "once every this many frames (N); needs budget >= "
                                 "ceil(tiles / N)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seed of the sampling noise")
+    age_weight: float = Field(0.0, ge=0.0, le=1.0, description="raise a tile's probability "
+                              "with the frames since it ran: p' = 1 - (1 - p) * (1 - w * age "
+                              "/ revisit_frames), so tiles no cue lights are explored before "
+                              "the guarantee forces them")
     temperature: float = Field(1.0, gt=0.0, le=10.0, description="tiles are drawn in "
                                "proportion to p ** (1 / temperature): 1 = the prior as is, "
                                "below 1 favours the likely tiles more")
@@ -118,8 +122,9 @@ class TileSampler:
         if p.shape != (self.num_tiles,) or np.isnan(p).any():
             raise ValueError(f"expected {self.num_tiles} probabilities without NaN, got shape "
                              f"{np.shape(probability)}")
-        p = np.clip(p, TINY, 1.0)
         self._ages += 1
+        age = np.minimum(self._ages / self.revisit_frames, 1.0)
+        p = np.clip(1.0 - (1.0 - p) * (1.0 - self.config.age_weight * age), TINY, 1.0)
         k = self.budget
         urgency = np.lexsort((np.arange(self.num_tiles), -p, -self._ages))  # oldest first
         forced = urgency[: self._forced_count(self._ages, k)]
