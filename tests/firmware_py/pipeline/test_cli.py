@@ -24,7 +24,8 @@ def _run(*args: str) -> tuple[dict, str]:
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
 
 
-def test_run_on_a_folder_with_the_saliency_prior_without_torch(device_bundle, frames_dir, tmp_path) -> None:
+def test_run_with_the_saliency_prior_never_imports_torch(device_bundle, frames_dir,
+                                                          tmp_path) -> None:
     bundle, _, public = device_bundle
     out = tmp_path / "det.jsonl"
     result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
