@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from export import ExportError
 from export.quantize import litert_quantizer, quantize_pt2e, xnnpack_quantizer
@@ -41,3 +42,66 @@ def test_unfolded_weights_for_litert(tiny_model, calibration) -> None:
 def test_empty_calibration_is_an_error(tiny_model, calibration) -> None:
     with pytest.raises(ExportError, match="no batches"):
         quantize_pt2e(tiny_model, (calibration[0],), [], xnnpack_quantizer())
+
+
+CLAMPS = ("hardtanh", "relu6")
+
+
+class _ConvReLU6(nn.Module):
+    """conv -> BN -> ReLU6 -> conv: a pre-activation range much wider than [0, 6]."""
+
+    def __init__(self, functional: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        # nn.ReLU6 exports as aten.hardtanh, F.relu6 as aten.relu6
+        self.act = nn.functional.relu6 if functional else nn.ReLU6(inplace=True)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8).eval()
+        self.out = nn.Conv2d(8, 2, 1)
+        with torch.no_grad():
+            self.conv.weight.mul_(20.0)  # pre-activations far outside [0, 6]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.act(self.bn(self.conv(x))))
+
+
+def _clamp_quantize(q: torch.fx.GraphModule):
+    """The node the clamp reads and the quantize node fed by the clamp."""
+    clamp = next(n for n in q.graph.nodes if any(t in str(n.target) for t in CLAMPS))
+    quant = next(iter(clamp.users))
+    return clamp.args[0], quant
+
+
+@pytest.mark.parametrize("functional", [False, True])
+@pytest.mark.parametrize("make_quantizer", [xnnpack_quantizer, litert_quantizer])
+def test_relu6_fused_into_conv(calibration, make_quantizer, functional: bool) -> None:
+    """conv -> hardtanh is one partition: no Q/DQ between them, and the clamp's int8 grid
+    spans [0, 6] (scale ~6/255), not the conv's much wider pre-activation range."""
+    q = quantize_pt2e(_ConvReLU6(functional).eval(), (calibration[0],), calibration,
+                      make_quantizer(), fold_quantize=make_quantizer is xnnpack_quantizer)
+    producer, quant = _clamp_quantize(q)
+    assert "conv" in str(producer.target)  # the clamp reads the conv's float output
+    assert "quantize_per_tensor" in str(quant.target)
+    scale, zero_point = float(quant.args[1]), int(quant.args[2])
+    assert scale == pytest.approx(6 / 255, rel=0.02)
+    assert zero_point == -128
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_fused_relu6_lowers_fully_to_xnnpack(calibration, validation, functional: bool) -> None:
+    """The fused conv -> hardtanh partitions lower entirely into the XNNPACK delegate, and the
+    int8 program tracks eager closely (the int8 grid is not wasted outside [0, 6])."""
+    import numpy as np
+
+    from export.executorch import export_pte
+    from firmware_py.runtimes.executorch import ExecuTorchRunner
+
+    model = _ConvReLU6(functional).eval()
+    pte = export_pte(model, (calibration[0],), precision="int8", calibration=calibration)
+    assert not pte.non_delegated_ops
+    runner = ExecuTorchRunner(pte.buffer)
+    for x in validation:
+        got, = runner(x.numpy())
+        want = model(x).detach().numpy()
+        cosine = float((got * want).sum() / np.linalg.norm(got) / np.linalg.norm(want))
+        assert cosine > 0.999
