@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast lint bench zoo bundles clean
+.PHONY: run test test-fast lint bench bench-peers zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,19 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/governor.py
 	$(BIN)/python bench/flash.py
 
+# Specks against Ultralytics YOLO11n and SAHI. The peers get their own environment: they need
+# torch 2.14.1 + torchvision 0.29.1, and Ultralytics is AGPL-3.0 (never a Specks dependency).
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.peers-installed
+$(PEERS_STAMP): bench/peers-requirements.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r bench/peers-requirements.txt
+	touch $(PEERS_STAMP)
+
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python bench/peers.py --readme README.md
+
 # Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
 zoo: $(STAMP)
 	$(BIN)/specks zoo build models/zoo/specknet-nano.recipe.json
@@ -56,4 +69,4 @@ bundles: $(STAMP)
 		BIN=$(BIN) models/zoo/bundles/build.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) .pytest_cache .ruff_cache *.egg-info
