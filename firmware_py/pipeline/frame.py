@@ -135,7 +135,6 @@ class FrameProcessor:
         _lap(times, "merge", t)
         return FrameResult(frame, self.last, plan, times)
 
-
     def _infer(self, plan: FramePlan, main: np.ndarray, times: dict[str, float]
                ) -> list[list[np.ndarray]]:
         """Each input of ``plan`` cut into one reused tile buffer and run: the batch of tiles
