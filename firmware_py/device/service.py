@@ -13,7 +13,6 @@ the service on its next boot.
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import sys
 from pathlib import Path
 
 from firmware_py.device import DeviceError
-from firmware_py.device.slots import Layout
+from firmware_py.device.slots import Layout, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +83,8 @@ def _systemctl(*args: str) -> None:
 def install_service(layout: Layout, board: str, unit_dir: Path = DEFAULT_UNIT_DIR,
                     executable: str | None = None) -> Path:
     """Write ``specks.service`` atomically into ``unit_dir`` and enable it; return its path."""
-    unit_dir.mkdir(parents=True, exist_ok=True)
     path = unit_dir / UNIT_NAME
-    tmp = unit_dir / f".{UNIT_NAME}.tmp"
-    tmp.write_text(unit_text(layout, board, executable or specks_executable()))
-    os.replace(tmp, path)
+    write_atomic(path, unit_text(layout, board, executable or specks_executable()).encode())
     if systemd_running() and unit_dir == DEFAULT_UNIT_DIR:
         _systemctl("daemon-reload")
         _systemctl("enable", UNIT_NAME)
