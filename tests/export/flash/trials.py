@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,17 +71,19 @@ def check_device(root: Path, keys: Path) -> str:
 
 def flash_once(argv: list[str], kill_after: float | None) -> tuple[bool, float]:
     """Run a flash; SIGKILL its process group after ``kill_after`` seconds if still running.
-    Returns (killed before it finished, seconds)."""
+    Returns (killed before it finished, seconds). The flash gets its own ``TMPDIR``, removed
+    here: a SIGKILLed process cannot remove its temporary files (the ssh control folder)."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        process.wait(kill_after)
-        killed = False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        killed = True
+    with tempfile.TemporaryDirectory(prefix="specks-trial-") as scratch:
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, "TMPDIR": scratch})
+        try:
+            process.wait(kill_after)
+            killed = False
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            killed = True
     return killed, time.perf_counter() - start
 
 
