@@ -59,7 +59,8 @@ def export_pte(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
     if precision == "int8":
         if calibration is None:
             raise ExportError("int8 export needs calibration batches")
-        model = quantize_pt2e(model, example_inputs, calibration, xnnpack_quantizer())
+        quantizer = xnnpack_quantizer(getattr(model, "int8_float_modules", ()))
+        model = quantize_pt2e(model, example_inputs, calibration, quantizer)
     # 2. torch.export: the ATen graph
     program = torch.export.export(model, example_inputs)
     # 3. lower: edge dialect, XNNPACK partitions delegated

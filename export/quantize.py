@@ -13,12 +13,19 @@ levels, in every block. Both runtimes fuse the clamp into the conv (XNNPACK's
 ``FuseActivationPass``, TFLite's fused RELU6), so the right partition is the one ``conv ->
 relu`` gets: the conv's inputs quantized, its output not, the clamp's output observed
 (``annotate_conv_clamp``, applied before the stock patterns by both quantizers here).
+
+Float islands. A net may name submodules that stay float in its int8 artifacts
+(``int8_float_modules``, dotted paths): their nodes lose the quantizer's annotations
+(``keep_float``), so the runtime dequantizes into them and they run fp32 inside the same
+delegate. SpeckNet keeps its heatmap branch float: measured on the held-out split, quantizing
+that one branch (3 of its 56 convs, ~8% of the MACs) cost 7 mAP50 points, the rest of the net
+under 0.5 (``models/nets/specknet.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -62,37 +69,60 @@ def annotate_conv_clamp(graph: torch.fx.GraphModule, config) -> int:
     return fused
 
 
-def _with_clamp_fusion(quantizer_cls: type) -> type:
-    """``quantizer_cls`` whose ``annotate`` first claims the ``conv -> hardtanh`` pairs."""
+def _inside(path: str, modules: Sequence[str]) -> bool:
+    """Whether dotted module ``path`` is one of ``modules`` or inside one (wrappers may prefix
+    the paths, so a module matches anywhere in the path)."""
+    padded = f".{path}."
+    return any(f".{m}." in padded for m in modules)
 
-    class ClampFusing(quantizer_cls):
+
+def keep_float(graph: torch.fx.GraphModule, modules: Sequence[str]) -> int:
+    """Remove the quantization annotations of every node traced from inside ``modules``; those
+    nodes then run in float. Returns how many nodes were cleared."""
+    cleared = 0
+    for node in graph.graph.nodes:
+        paths = [path for path, _ in node.meta.get("nn_module_stack", {}).values()]
+        if any(_inside(p, modules) for p in paths) and node.meta.pop(ANNOTATION_KEY, None):
+            cleared += 1
+    log.debug("kept %d nodes of %s in float", cleared, ", ".join(modules))
+    return cleared
+
+
+def _specks_quantizer(quantizer_cls: type, float_modules: Sequence[str]) -> type:
+    """``quantizer_cls`` whose ``annotate`` first claims the ``conv -> hardtanh`` pairs and
+    last leaves ``float_modules`` unquantized."""
+
+    class SpecksQuantizer(quantizer_cls):
         def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
             annotate_conv_clamp(model, self.global_config)
-            return super().annotate(model)
+            model = super().annotate(model)
+            if float_modules:
+                keep_float(model, float_modules)
+            return model
 
-    ClampFusing.__name__ = ClampFusing.__qualname__ = f"ClampFusing{quantizer_cls.__name__}"
-    return ClampFusing
+    SpecksQuantizer.__name__ = SpecksQuantizer.__qualname__ = f"Specks{quantizer_cls.__name__}"
+    return SpecksQuantizer
 
 
-def xnnpack_quantizer():
+def xnnpack_quantizer(float_modules: Sequence[str] = ()):
     """ExecuTorch XNNPACK quantizer: per-channel symmetric weights, static activations,
-    ``conv -> hardtanh`` fused."""
+    ``conv -> hardtanh`` fused, ``float_modules`` left in float."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
 
     config = get_symmetric_quantization_config(is_per_channel=True)
-    return _with_clamp_fusion(XNNPACKQuantizer)().set_global(config)
+    return _specks_quantizer(XNNPACKQuantizer, float_modules)().set_global(config)
 
 
-def litert_quantizer():
+def litert_quantizer(float_modules: Sequence[str] = ()):
     """litert-torch PT2E quantizer: per-channel symmetric weights, static activations,
-    ``conv -> hardtanh`` fused."""
+    ``conv -> hardtanh`` fused, ``float_modules`` left in float."""
     from litert_torch.quantize import pt2e_quantizer
 
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True)
-    return _with_clamp_fusion(pt2e_quantizer.PT2EQuantizer)().set_global(config)
+    return _specks_quantizer(pt2e_quantizer.PT2EQuantizer, float_modules)().set_global(config)
 
 
 def quantize_pt2e(model: nn.Module, example_inputs: tuple[torch.Tensor, ...],

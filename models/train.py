@@ -47,6 +47,7 @@ class TrainConfig:
     data: str
     model: str = "specknet-nano"
     model_config: dict[str, Any] = field(default_factory=dict)
+    loss_config: dict[str, Any] = field(default_factory=dict)  # CenterNetLoss options
     out: str = "runs/train"
     epochs: int = 30
     steps_per_epoch: int = 200  # tiles are sampled, so an "epoch" is a fixed step count
@@ -60,6 +61,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 0
     object_tile_prob: float = 0.8
+    augment: dict[str, Any] = field(default_factory=dict)  # TileAugment fields
     # CSNet dynamic weight decay on BN gammas (0 = off): gamma_c is decayed at
     # weight_decay * dwd_lambda * (channel c's mean |activation|), the term scaled by
     # weight_decay like every other decay here, so it never swamps the detection loss.
@@ -112,6 +114,11 @@ def _ema_ramp(decay: float, ramp_steps: int):
     return update
 
 
+def _augment(fields: dict[str, Any]) -> TileAugment:
+    """``TileAugment`` from a recipe's JSON (lists become the tuples it holds)."""
+    return TileAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
 def _dist_info() -> tuple[int, int]:
     if "WORLD_SIZE" in os.environ and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -134,13 +141,13 @@ class Trainer:
         self.names = train_set.names
         tiles = cfg.steps_per_epoch * cfg.batch_size * self.world
         self.dataset = TileDataset(train_set.records, tile_size=cfg.tile_size,
-                                   object_prob=cfg.object_tile_prob, augment=TileAugment(),
+                                   object_prob=cfg.object_tile_prob, augment=_augment(cfg.augment),
                                    tiles_per_image=math.ceil(tiles / len(train_set.records)),
                                    seed=cfg.seed, cache=True)
         self.model = create_model(cfg.model, num_classes=len(self.names), **cfg.model_config)
         if cfg.init:
             self.model.load_state_dict(load_checkpoint(cfg.init)["state_dict"])
-        self.criterion = CenterNetLoss(num_classes=len(self.names))
+        self.criterion = CenterNetLoss(num_classes=len(self.names), **cfg.loss_config)
         self.dwd = DynamicWeightDecay(self.model, cfg.dwd_lambda) if cfg.dwd_lambda else None
         groups = split_decay_groups(self.model, cfg.weight_decay, dynamic=self.dwd is not None)
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)

@@ -2,7 +2,7 @@
 
 In exportable mode (``config.set_exportable``) activations without a native int8 kernel in
 XNNPACK / TFLite are replaced by the closest one that has: SiLU, GELU and Mish become
-Hardswish. ReLU, ReLU6, Hardswish, Sigmoid, PReLU and identity are kept.
+Hardswish. ReLU, ReLU6, LeakyReLU, Hardswish, Sigmoid, PReLU and identity are kept.
 
 ``"hardsigmoid"`` builds ``HardSigmoid`` (relu6(x + 3) / 6 with float constants): the same
 function as ``nn.Hardsigmoid``, whose decomposition casts integer constants that XNNPACK
@@ -23,12 +23,21 @@ class HardSigmoid(nn.Module):
         return F.relu6(x + 3.0) * (1.0 / 6.0)
 
 
+class LeakyReLU(nn.LeakyReLU):
+    """LeakyReLU with slope 0.1 (YOLOv3's), not torch's 0.01: the int8-native stand-in for a
+    PReLU, whose slopes start at 0.25."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.1, inplace)
+
+
 ActLayer = str | type[nn.Module] | None
 
 _ACTS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "relu6": nn.ReLU6,
     "prelu": nn.PReLU,
+    "leaky_relu": LeakyReLU,
     "hardswish": nn.Hardswish,
     "hard_swish": nn.Hardswish,
     "silu": nn.SiLU,
@@ -63,6 +72,6 @@ def create_act(act: ActLayer, channels: int | None = None) -> nn.Module:
     layer = get_act_layer(act)
     if layer is nn.PReLU:
         return nn.PReLU(channels or 1)
-    if layer in (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.Mish):
+    if layer in (nn.ReLU, nn.ReLU6, LeakyReLU, nn.Hardswish, nn.SiLU, nn.Mish):
         return layer(inplace=True)
     return layer()

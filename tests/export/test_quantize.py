@@ -105,3 +105,38 @@ def test_fused_relu6_lowers_fully_to_xnnpack(calibration, validation, functional
         want = model(x).detach().numpy()
         cosine = float((got * want).sum() / np.linalg.norm(got) / np.linalg.norm(want))
         assert cosine > 0.999
+
+
+class _Branches(nn.Module):
+    """A shared trunk and two heads; ``float_head`` is to stay float."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.trunk = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.int8_head = nn.Conv2d(8, 2, 1)
+        self.float_head = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.trunk(x)
+        return self.int8_head(y), self.float_head(y)
+
+
+def _quantized_weights(q: torch.fx.GraphModule) -> int:
+    """Conv weights that reach their conv through a dequantize (i.e. int8 weights)."""
+    return sum(1 for n in q.graph.nodes if n.op == "call_function" and "conv" in str(n.target)
+               and "dequantize" in str(getattr(n.args[1], "target", "")))
+
+
+@pytest.mark.parametrize("make_quantizer", [xnnpack_quantizer, litert_quantizer])
+def test_float_modules_stay_float(calibration, make_quantizer) -> None:
+    model = _Branches().eval()
+    example = (calibration[0],)
+    all_int8 = quantize_pt2e(model, example, calibration, make_quantizer())
+    mixed = quantize_pt2e(model, example, calibration, make_quantizer(("float_head",)))
+    assert _quantized_weights(all_int8) == 4 and _quantized_weights(mixed) == 2
+    with torch.no_grad():  # the float head is exact up to its (quantized) input
+        float_out = mixed(calibration[1])[1]
+        reference = model.float_head(model.trunk(calibration[1]))
+    assert torch.nn.functional.cosine_similarity(float_out.flatten(), reference.flatten(),
+                                                 dim=0) > 0.999

@@ -45,3 +45,29 @@ def test_runner_native_run_matches_call(tiny_model, validation) -> None:
     native = runner.run([np.ascontiguousarray(x.transpose(0, 2, 3, 1))])
     for a, b in zip(runner(x), native, strict=True):
         np.testing.assert_array_equal(a, b.transpose(0, 3, 1, 2))
+
+
+@pytest.mark.slow
+def test_specknet_int8_is_float_only_in_its_heatmap_branch() -> None:
+    """SpeckNet's int8 .tflite runs every op in int8 except its ``int8_float_modules`` (the
+    heatmap branch: one depthwise and two 1x1 convs, their activations and the sigmoid)."""
+    import collections
+
+    import torch
+    from ai_edge_litert.interpreter import Interpreter
+
+    from models.registry import create_model
+
+    torch.manual_seed(0)
+    model = create_model("specknet-pico", num_classes=2).eval()
+    assert model.int8_float_modules == ("head.heatmap",)
+    batches = [torch.rand(1, 3, 64, 64) for _ in range(3)]
+    interpreter = Interpreter(model_content=export_tflite(
+        model, (batches[0],), precision="int8", calibration=batches).buffer)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    floats = collections.Counter(
+        op["op_name"] for op in interpreter._get_ops_details()
+        if any(tensors[i]["dtype"] == np.float32 for i in op["outputs"] if i >= 0))
+    assert floats["CONV_2D"] == 2 and floats["DEPTHWISE_CONV_2D"] == 1
+    assert floats["LEAKY_RELU"] == 2 and floats["LOGISTIC"] == 1
+    assert not floats.keys() & {"MUL", "SUB", "RELU", "PRELU", "FULLY_CONNECTED", "MEAN"}

@@ -101,3 +101,12 @@ def test_schedule_with_a_time_budget_anneals_by_the_clock() -> None:
     assert schedule(20) == pytest.approx(0.5, abs=0.01)
     schedule.start -= 60.0
     assert schedule(20) == pytest.approx(0.0)
+
+
+def test_recipe_sets_augmentation_and_loss_options(data: str, tmp_path: Path) -> None:
+    trainer = Trainer(_cfg(data, tmp_path, augment={"scale": [1, 1], "hflip": 0.0},
+                           loss_config={"size_weight": 0.5, "min_radius": 0}))
+    assert trainer.dataset.augment.scale == (1, 1) and trainer.dataset.augment.hflip == 0.0
+    assert trainer.criterion.weights == (1.0, 0.5, 1.0) and trainer.criterion.min_radius == 0
+    with pytest.raises(TypeError, match="scales"):
+        Trainer(_cfg(data, tmp_path, augment={"scales": [1, 1]}))

@@ -27,6 +27,12 @@ def test_prelu_gets_one_slope_per_channel() -> None:
     assert create_act("prelu", 12).weight.numel() == 12
 
 
+def test_leaky_relu_has_yolo_slope() -> None:
+    act = create_act("leaky_relu")
+    x = torch.tensor([-2.0, 3.0])
+    torch.testing.assert_close(act(x), torch.tensor([-0.2, 3.0]))
+
+
 def test_unknown_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown activation"):
         get_act_layer("swoosh")
