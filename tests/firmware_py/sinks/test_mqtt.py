@@ -121,6 +121,8 @@ def test_broker_killed_mid_stream_loses_nothing_and_keeps_order(tmp_path, mosqui
         for i in range(10):
             sink.publish_detections(frame(i))
         wait_for(lambda: len(before.on("/detections")) == 10, what="first 10")
+        # the subscriber can see a message before its PUBACK reaches the sink
+        wait_for(lambda: sink.counters()["delivered"] == 10, what="first 10 acknowledged")
         mosquitto.pause()  # frozen broker: the next 10 go out but are never acknowledged
         for i in range(10, 20):
             sink.publish_detections(frame(i))
