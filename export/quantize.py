@@ -18,7 +18,7 @@ Float islands. A net may name submodules that stay float in its int8 artifacts
 (``int8_float_modules``, dotted paths): their nodes lose the quantizer's annotations
 (``keep_float``), so the runtime dequantizes into them and they run fp32 inside the same
 delegate. SpeckNet keeps its heatmap branch float: measured on the held-out split, quantizing
-that one branch (3 of its 56 convs, ~8% of the MACs) cost 7 mAP50 points, the rest of the net
+that one branch (3 of its 38 convs, ~8% of the MACs) cost 7 mAP50 points, the rest of the net
 under 0.5 (``models/nets/specknet.py``).
 """
 
