@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import ExportError
-from .quantize import quantize_pt2e, xnnpack_quantizer
+from .quantize import float_modules, quantize_pt2e, xnnpack_quantizer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def export_pte(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
     if precision == "int8":
         if calibration is None:
             raise ExportError("int8 export needs calibration batches")
-        quantizer = xnnpack_quantizer(getattr(model, "int8_float_modules", ()))
+        quantizer = xnnpack_quantizer(float_modules(model))
         model = quantize_pt2e(model, example_inputs, calibration, quantizer)
     # 2. torch.export: the ATen graph
     program = torch.export.export(model, example_inputs)

@@ -76,6 +76,11 @@ def _inside(path: str, modules: Sequence[str]) -> bool:
     return any(f".{m}." in padded for m in modules)
 
 
+def float_modules(model: nn.Module) -> tuple[str, ...]:
+    """The submodules ``model`` asks to keep float in int8 (its ``int8_float_modules``)."""
+    return tuple(getattr(model, "int8_float_modules", ()))
+
+
 def keep_float(graph: torch.fx.GraphModule, modules: Sequence[str]) -> int:
     """Remove the quantization annotations of every node traced from inside ``modules``; those
     nodes then run in float. Returns how many nodes were cleared."""

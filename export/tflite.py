@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import ExportError
-from .quantize import litert_quantizer, quantize_pt2e
+from .quantize import float_modules, litert_quantizer, quantize_pt2e
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def export_tflite(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
     if precision == "int8":
         if calibration is None:
             raise ExportError("int8 export needs calibration batches")
-        quantizer = litert_quantizer(getattr(model, "int8_float_modules", ()))
+        quantizer = litert_quantizer(float_modules(model))
         # NOTE: the converter rejects folded int8 weights; it folds the Q/DQ pairs itself.
         wrapped = quantize_pt2e(wrapped, example, calibration, quantizer, transform=nchw_to_nhwc,
                                 fold_quantize=False)
