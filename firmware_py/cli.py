@@ -1,6 +1,7 @@
 """The ``specks`` command. Subcommands are plugins found through the ``specks.commands``
 entry-point group, so the device half never imports the host packages; a host command on a
-device-only install fails with a message naming the missing extra."""
+device-only install fails with a message naming the missing extra. On a system Specks does not
+support (a 32-bit OS) it stops at once with one line saying so (:mod:`.platform_support`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import argparse
 import logging
 import sys
 from importlib.metadata import entry_points
+
+from firmware_py.platform_support import unsupported_reason
 
 log = logging.getLogger("specks")
 
@@ -36,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    reason = unsupported_reason()
+    if reason:
+        print(f"specks: {reason}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
