@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast lint bench bench-peers zoo bundles clean
+.PHONY: run test test-fast test-arm64 lint bench bench-peers zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The arm64 emulation lane (root; see README "Boards and OS images"): the device install and
+# commands on real aarch64 wheels under qemu-user, per board core, compared with x86. The arm64
+# root is cached in runs/arm64/root. ARM64_CORES / ARM64_RUNTIMES narrow or widen it.
+test-arm64: $(STAMP)
+	BIN=$(BIN) .ci/arm64/lane.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
