@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast lint bench bench-peers zoo bundles clean
+.PHONY: run test test-fast test-device system-deps lint bench bench-peers zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,20 @@ $(SAMPLE_CLIP)/meta.json: | $(STAMP)
 run: $(STAMP) $(SAMPLE_CLIP)/meta.json
 	$(BIN)/specks run --board x86-generic --source $(SAMPLE_CLIP) --no-realtime --jsonl -
 
-test: $(STAMP)
+# The real broker, sshd, browser, systemd's unit checker and a compiler the tests drive:
+# installed when run as root, else the one apt-get command to run is printed.
+system-deps:
+	bash .ci/system-deps.sh test
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# tests/firmware_py against the built wheel in a venv without torch (the device extra only).
+test-device: $(STAMP) system-deps
+	bash .ci/test-device.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

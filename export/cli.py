@@ -233,7 +233,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "and, for a detector, mAP of every artifact) or a folder (parity only); "
                      "default: calibration images")
     exp.add_argument("--val-split", default="val", help="split of a --val data.yaml")
-    exp.add_argument("--num-val", type=int, default=8, help="validation inputs for parity")
+    exp.add_argument("--num-val", type=int, default=64, help="validation inputs for parity "
+                     "and the self-test tolerances (tiles for a detector)")
     exp.add_argument("--num-eval", type=int, default=0,
                      help="full images for the mAP evaluation (0 = the whole split)")
     exp.add_argument("--score-threshold", type=float, default=0.3,

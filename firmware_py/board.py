@@ -3,8 +3,9 @@
 description and bounds, and unknown fields are refused (``extra="forbid"``), so a typo is
 reported by name and file instead of being silently ignored.
 
-A profile is found by name in ``$SPECKS_BOARD_DIR``, ``/etc/specks/boards`` and the repo's
-``board_configs/`` (in that order), or given as a path. ``--set key=value`` overrides any
+A profile is found by name in ``$SPECKS_BOARD_DIR``, ``/etc/specks/boards`` and the profiles
+shipped with Specks (``firmware_py.shipped.BOARDS``: inside the installed package, or the
+checkout's ``board_configs/``), in that order, or given as a path. ``--set key=value`` overrides any
 field by its dotted path; the value is parsed as YAML (``--set runtime.threads=4``,
 ``--set camera.type=v4l2``).
 
@@ -26,12 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from firmware_py.nms import Metric
 from firmware_py.power import power_config_union
 from firmware_py.power.estimate import EstimateConfig
+from firmware_py.shipped import BOARDS
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
 from firmware_py.telemetry import TelemetryConfig
 
-REPO_BOARDS = Path(__file__).resolve().parent.parent / "board_configs"
 SYSTEM_BOARDS = Path("/etc/specks/boards")
 
 
@@ -126,7 +127,7 @@ class BoardConfig(_Section):
 def board_dirs() -> list[Path]:
     """Where profiles are looked up by name, first match wins."""
     env = os.environ.get("SPECKS_BOARD_DIR")
-    return ([Path(env)] if env else []) + [SYSTEM_BOARDS, REPO_BOARDS]
+    return ([Path(env)] if env else []) + [SYSTEM_BOARDS, BOARDS]
 
 
 def find_board(name_or_path: str) -> Path:

@@ -56,7 +56,8 @@ def _check_signature(manifest_bytes: bytes, signature: bytes, signer: str | None
     key = trusted.get(signer or "")
     if key is None:
         raise BundleError(f"{SIGNATURE}: manifest signed by untrusted key {signer} "
-                          f"(trusted: {', '.join(trusted) or 'none'})")
+                          f"(trusted: {', '.join(trusted) or 'none'}); pass --trusted-keys "
+                          "with the signer's public key if you trust it")
     try:
         key.verify(signature, manifest_bytes)
     except InvalidSignature:

@@ -13,7 +13,8 @@ SIZE = 32
 
 
 class TinyCenterNet(nn.Module):
-    """Three CenterNet heads at stride 4: heatmap (sigmoid), size, offset."""
+    """Three CenterNet heads at stride 4: heatmap (sigmoid), size (2 to 6 pixels, the small
+    objects Specks is for), offset."""
 
     def __init__(self, num_classes: int = 3) -> None:
         super().__init__()
@@ -27,7 +28,7 @@ class TinyCenterNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         f = self.body(x)  # (N, 16, H/4, W/4)
-        return torch.sigmoid(self.heatmap(f)), self.size(f), self.offset(f)
+        return torch.sigmoid(self.heatmap(f)), 2 + 4 * torch.sigmoid(self.size(f)), self.offset(f)
 
 
 def scene(seed: int, size: int = SIZE) -> torch.Tensor:
@@ -62,13 +63,15 @@ def make_bundle(dest: Path, key_dir: Path, size: int = SIZE,
                 precisions: tuple[str, ...] = ("fp32",), formats: tuple[str, ...] = ("tflite",),
                 name: str = "tiny"):
     """A signed CenterNet bundle of a TinyCenterNet at ``dest`` (``size`` x ``size`` tiles),
-    signed by a key generated in ``key_dir``. Returns ``(manifest, private_key_path,
-    public_key_path)``."""
+    signed by the key ``key_dir/specks.key``, generated there unless it exists. Returns
+    ``(manifest, private_key_path, public_key_path)``."""
     from export.bundle import export_bundle
     from export.keys import generate_keypair, load_private_key
     from firmware_py.manifest import CenterNetDecode
 
-    private, public = generate_keypair(key_dir)
+    private, public = Path(key_dir) / "specks.key", Path(key_dir) / "specks.pub"
+    if not private.exists():
+        private, public = generate_keypair(key_dir)
     calibration = [scene(i, size) for i in range(8)] if "int8" in precisions else None
     manifest = export_bundle(
         tiny_model(), dest, name=name, example_input=scene(1000, size),

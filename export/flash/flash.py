@@ -40,9 +40,10 @@ from export.flash.transport import (
     shared_connection,
     tail,
 )
-from firmware_py.device import DeviceError, trusted_keys_dir
+from firmware_py.device import DeviceError
 from firmware_py.device.install import InstallOptions, InstallResult, install
 from firmware_py.device.slots import bundle_version
+from firmware_py.trust import trusted_key_locations
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,12 @@ def flash_local(bundle: Path, target: LocalTarget, options: FlashOptions) -> Ins
     if is_rootfs(target.path):
         log.info("%s looks like a root filesystem: installing into %s/opt/specks", target.path,
                  target.path)
-        keys = options.trusted_keys or target.path / "etc/specks/trusted_keys"
+        given = [options.trusted_keys] if options.trusted_keys else []
+        keys = trusted_key_locations(given, target.path / "etc/specks/trusted_keys")
         return install(bundle, target.path / "opt/specks", keys, _install_options(
             options, restart=False, unit_dir=target.path / "etc/systemd/system",
             specks_exe=options.specks))
-    keys = trusted_keys_dir(options.trusted_keys)
-    return install(bundle, target.path, keys, _install_options(options))
+    return install(bundle, target.path, options.trusted_keys, _install_options(options))
 
 
 def _install_argv(options: FlashOptions, staged: str, root: str) -> list[str]:

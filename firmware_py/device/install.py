@@ -36,7 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from firmware_py.board import BoardConfig, BoardConfigError, load_board
-from firmware_py.device import DeviceError, load_trusted_keys
+from firmware_py.device import DeviceError, KeyLocations, load_trusted_keys
 from firmware_py.device.compat import check_compatible
 from firmware_py.device.health import Health, wait_healthy
 from firmware_py.device.selftest import SelftestError, selftest
@@ -82,8 +82,6 @@ class InstallOptions(BaseModel):
     health_timeout: float = Field(60.0, gt=0, le=3600, description="seconds to wait for a "
                                   "healthy stats record after the restart")
     min_free_bytes: int = Field(0, ge=0, description="bytes to keep free after the copy")
-    min_cosine: float | None = Field(None, ge=-1, le=1, description="self-test cosine floor; "
-                                     "None = per precision (0.9999 fp32, 0.98 int8)")
     force: bool = Field(False, description="reinstall even if the bundle is already current")
     service: bool = Field(False, description="install and enable specks.service")
     unit_dir: Path = Field(DEFAULT_UNIT_DIR, description="where specks.service goes")
@@ -170,7 +168,7 @@ def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequ
     slot_dir = write_slot(layout, slot, bundle, manifest)           # 4. copy + re-verify
     try:
         verify_bundle(slot_dir, keys)
-        test = selftest(slot_dir, board, options.runtimes, options.min_cosine)   # 5.
+        test = selftest(slot_dir, board, options.runtimes)                  # 5.
         if not test.passed:
             raise SelftestError(f"self-test failed: {test.summary()}")
     except (BundleError, DeviceError):
@@ -180,7 +178,7 @@ def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequ
     result.result, result.message = _switch_and_check(layout, slot, slot_dir, board, options)
 
 
-def install(bundle: str | Path, root: str | Path, trusted_keys: str | Path,
+def install(bundle: str | Path, root: str | Path, trusted_keys: KeyLocations = None,
             options: InstallOptions | None = None) -> InstallResult:
     """Install ``bundle`` (a directory) under the device ``root``; never raises for a refused
     bundle: the result says what happened and why."""
@@ -242,7 +240,7 @@ def _rollback_locked(layout: Layout, keys: Sequence, options: InstallOptions,
     result.message = f"rolled back to slot {previous}; healthy at {health.fps:.1f} fps"
 
 
-def rollback(root: str | Path, trusted_keys: str | Path,
+def rollback(root: str | Path, trusted_keys: KeyLocations = None,
              options: InstallOptions | None = None) -> InstallResult:
     """Make the previous bundle current again (after verifying it), restart and wait for
     health; the bundle it replaces becomes ``previous``."""

@@ -1,14 +1,13 @@
 """Assemble a :class:`~firmware_py.pipeline.runner.Pipeline` from a board profile and the
 ``specks run`` options: verify and load the bundles, pick the source, create the sinks.
 
-Trusted keys: ``--trusted-keys`` (repeatable), else ``$SPECKS_TRUSTED_KEYS``, else
-``/etc/specks/trusted_keys`` and the repo's ``board_configs/trusted_keys`` (the zoo key that
-signs the shipped bundles). A bundle that fails verification is refused before anything runs.
+Trusted keys follow :mod:`firmware_py.trust` (``--trusted-keys``, else
+``$SPECKS_TRUSTED_KEYS``, else ``/etc/specks/trusted_keys``, else the shipped zoo key). A
+bundle that fails verification is refused before anything runs.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_py.board import REPO_BOARDS, BoardConfig
-from firmware_py.device import DEFAULT_TRUSTED_KEYS
+from firmware_py.board import BoardConfig
 from firmware_py.governor import GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.pipeline.model import BundleModel
@@ -30,9 +28,7 @@ from firmware_py.sinks import create_sink
 from firmware_py.sources import create_source
 from firmware_py.sparse import Mode
 from firmware_py.telemetry import TelemetryEmitter
-from firmware_py.verify import load_trusted_keys
-
-REPO_KEYS = REPO_BOARDS / "trusted_keys"
+from firmware_py.trust import trusted_keys
 
 
 @dataclass
@@ -52,13 +48,6 @@ class RunSpec:
     realtime: bool = True
     health_file: Path | None = None
     power_budget_w: float | None = None  # None = the board's power.budget_w
-
-
-def trusted_key_locations(given: list[Path]) -> list[Path]:
-    if given:
-        return given
-    env = os.environ.get("SPECKS_TRUSTED_KEYS")
-    return [Path(p) for p in env.split(os.pathsep)] if env else [DEFAULT_TRUSTED_KEYS, REPO_KEYS]
 
 
 def device_id(board: BoardConfig) -> str:
@@ -82,7 +71,7 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
                    ) -> Pipeline:
     """The pipeline for ``board`` and ``spec``; extra ``sinks`` (e.g. a dashboard) are added
     to those the options ask for."""
-    keys = load_trusted_keys(*trusted_key_locations(spec.trusted_keys))
+    keys = trusted_keys(spec.trusted_keys)
     rt = board.runtime
     detector = BundleModel(spec.bundle, keys, rt.prefer, rt.precision, rt.threads)
     prior = None

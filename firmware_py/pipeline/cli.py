@@ -8,19 +8,18 @@ import os
 import signal
 from pathlib import Path
 
-from firmware_py.board import REPO_BOARDS, BoardConfigError, load_board
+from firmware_py.board import BoardConfigError, load_board
 from firmware_py.pipeline.build import RunSpec, build_pipeline, frame_feed
 from firmware_py.pipeline.model import ModelError
 from firmware_py.pipeline.runner import RunLimits
 from firmware_py.pipeline.status import StatusLine, status_line
+from firmware_py.shipped import DEFAULT_BUNDLE
 from firmware_py.sources import SourceError
 from firmware_py.sparse import MODES
 from firmware_py.verify import BundleError
 
 log = logging.getLogger("specks.run")
 
-ZOO_BUNDLES = REPO_BOARDS.parent / "models" / "zoo" / "bundles"
-DEFAULT_BUNDLE = ZOO_BUNDLES / "specknet-nano"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

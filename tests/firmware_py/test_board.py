@@ -7,17 +7,17 @@ from pathlib import Path
 import pytest
 
 from firmware_py.board import (
-    REPO_BOARDS,
     BoardConfig,
     BoardConfigError,
     PowerConfig,
     load_board,
 )
 from firmware_py.power import open_board_sensor
+from firmware_py.shipped import BOARDS as SHIPPED_DIR
 from firmware_py.sparse import min_budget
 from firmware_py.tiling import TileGrid
 
-SHIPPED = sorted(p.stem for p in REPO_BOARDS.glob("*.yaml"))
+SHIPPED = sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
 BOARDS = ("rpi5", "rpi4", "rpi-zero2w", "jetson-orin-nano", "jetson-nano", "x86-generic")
 
 

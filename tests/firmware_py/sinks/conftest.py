@@ -25,6 +25,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.tools import require_tool
+
 CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
 
 
@@ -32,9 +34,8 @@ def find_mosquitto() -> str:
     for candidate in (shutil.which("mosquitto"), *CANDIDATES):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    pytest.fail("the MQTT sink tests need the mosquitto broker, found neither on PATH nor in "
-                f"{CANDIDATES}: install it (apt-get install mosquitto; .ci/run does this)",
-                pytrace=False)
+    return require_tool(None, f"the mosquitto broker (PATH, {', '.join(CANDIDATES)})",
+                        "mosquitto")
 
 
 def free_port() -> int:
