@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from firmware_py.atomic import atomic_path
 from firmware_py.manifest import (
     Artifact,
     CenterNetDecode,
@@ -121,17 +122,10 @@ def pack_bundle(bundle: str | Path, tar_path: str | Path | None = None) -> Path:
     """Pack a bundle directory into an uncompressed ``.tar`` (atomically); return its path."""
     bundle = Path(bundle)
     tar_path = Path(tar_path) if tar_path else bundle.with_name(bundle.name + ".tar")
-    fd, tmp = tempfile.mkstemp(prefix=f".{tar_path.name}.", suffix=".tmp", dir=tar_path.parent)
-    os.close(fd)
-    try:
-        with tarfile.open(tmp, "w") as tar:
-            for path in sorted(bundle.rglob("*")):
-                if path.is_file():
-                    tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")
-        os.replace(tmp, tar_path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with atomic_path(tar_path) as tmp, tarfile.open(tmp, "w") as tar:
+        for path in sorted(bundle.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")
     return tar_path
 
 

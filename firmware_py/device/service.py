@@ -19,8 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from firmware_py.atomic import write_atomic
 from firmware_py.device import DeviceError
-from firmware_py.device.slots import Layout, write_atomic
+from firmware_py.device.slots import Layout
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from firmware_py.atomic import fsync_dir, write_atomic
 from firmware_py.device import DeviceError
 from firmware_py.manifest import Manifest
 from firmware_py.verify import MANIFEST, SIGNATURE
@@ -101,14 +102,6 @@ class Layout:
         """The slot a new bundle goes into: the one ``current`` does not point to."""
         current = self.linked_slot(self.current)
         return SLOTS[1] if current == SLOTS[0] else SLOTS[0]
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def switch_link(link: Path, slot: str) -> None:
@@ -283,20 +276,6 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.bundles import make_bundle
-
 DATA = Path(__file__).resolve().parent
 BUNDLE = DATA / "device-bundle"
 KEYS = DATA / "device-key"
 
 
 def main() -> None:
+    from tests.bundles import make_bundle  # torch: host only
+
     shutil.rmtree(BUNDLE, ignore_errors=True)
     make_bundle(BUNDLE, KEYS)
 

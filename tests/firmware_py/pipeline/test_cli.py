@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+from firmware_py.shipped import BOARDS, ZOO_BUNDLES, ZOO_KEYS
+
 SCRIPT = """
 import argparse, json, sys
 from firmware_py.pipeline import cli
@@ -30,8 +32,7 @@ def test_run_with_the_saliency_prior_never_imports_torch(device_bundle, frames_d
     out = tmp_path / "det.jsonl"
     result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
                        str(frames_dir), "--jsonl", str(out), "--trusted-keys",
-                       "board_configs/trusted_keys", "--prior-bundle",
-                       "models/zoo/bundles/csnet-prior",
+                       str(ZOO_KEYS), "--prior-bundle", str(ZOO_BUNDLES / "csnet-prior"),
                        "--set", "merge.score_threshold=0.05", "--no-realtime", "--quiet")
     assert result == {"rc": 0, "torch": []}, log
     kinds = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
@@ -40,14 +41,14 @@ def test_run_with_the_saliency_prior_never_imports_torch(device_bundle, frames_d
 
 def test_an_untrusted_bundle_is_refused(device_bundle, frames_dir, tmp_path) -> None:
     bundle, _, _ = device_bundle
-    result, log = _run("--bundle", str(bundle), "--trusted-keys",
-                       "board_configs/trusted_keys", "--source", str(frames_dir))
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(ZOO_KEYS), "--source",
+                       str(frames_dir))
     assert result["rc"] == 2 and "untrusted key" in log
 
 
 def test_a_bad_board_field_is_named(device_bundle, frames_dir, tmp_path) -> None:
     board = tmp_path / "mine.yaml"
-    shutil.copy("board_configs/x86-generic.yaml", board)
+    shutil.copy(BOARDS / "x86-generic.yaml", board)
     board.write_text(board.read_text().replace("threads: 2", "threads: 0"))
     result, log = _run("--board", str(board), "--bundle", str(device_bundle[0]))
     assert result["rc"] == 2 and "runtime.threads" in log and "mine.yaml" in log
