@@ -25,6 +25,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from models.sizes import parse_wxh
+
 log = logging.getLogger("specks.export")
 
 def _csv(choices: Sequence[str]):
@@ -108,7 +110,7 @@ def _export(args: argparse.Namespace) -> int:
     record = model_record(name)
     channels, height, width = record.input_size
     if args.size:
-        height, width = args.size
+        width, height = args.size
     input_spec = InputSpec(shape=(1, channels, height, width), mean=args.mean, std=args.std)
     tiled = record.task == "detection"
     calibration = _inputs(args.calib, "train", args.num_calib, input_spec, tiled, 0,
@@ -199,11 +201,6 @@ def _guarded(fn):
     return run
 
 
-def _parse_size(text: str) -> tuple[int, int]:
-    h, _, w = text.lower().partition("x")
-    return int(h), int(w or h)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``keys``, ``bundle`` and ``export`` to the ``specks`` command."""
     keys = subparsers.add_parser("keys", help="bundle signing keys")
@@ -241,7 +238,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="deployed decode score threshold written to the manifest")
     exp.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 mAP50 "
                      "is more than this many points below fp32 in a format (needs --val)")
-    exp.add_argument("--size", type=_parse_size, default=None, help="input HxW override")
+    exp.add_argument("--size", type=parse_wxh, default=None, help="input WxH override "
+                     "(e.g. 320x192: 320 wide, 192 high)")
     exp.add_argument("--mean", type=_floats3, default=(0.0, 0.0, 0.0), help="r,g,b mean")
     exp.add_argument("--std", type=_floats3, default=(1.0, 1.0, 1.0), help="r,g,b std")
     exp.add_argument("--labels", default=None, help="text file of class names")

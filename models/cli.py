@@ -6,12 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from .sizes import parse_wxh
+
 log = logging.getLogger(__name__)
-
-def _parse_size(text: str) -> tuple[int, int]:
-    h, _, w = text.lower().partition("x")
-    return int(h), int(w or h)
-
 
 def _models(args: argparse.Namespace) -> int:
     from rich.console import Console
@@ -25,7 +22,8 @@ def _models(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("model", "task") else "right")
     for name in list_models():
         record = model_record(name)
-        size = (record.input_size[0], *args.size) if args.size else record.input_size
+        size = (record.input_size[0], args.size[1], args.size[0]) if args.size \
+            else record.input_size
         model = create_model(name)
         table.add_row(name, record.task, "x".join(map(str, size[1:])),
                       f"{count_params(model):,}", f"{count_gflops(model, size):.3f}")
@@ -35,8 +33,8 @@ def _models(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("models", help="table of registered nets: params and GFLOPs")
-    p.add_argument("--size", type=_parse_size, default=None,
-                   help="input HxW for every net (default: each net's own input size)")
+    p.add_argument("--size", type=parse_wxh, default=None,
+                   help="input WxH for every net (default: each net's own input size)")
     p.set_defaults(func=_models)
     _add_train(subparsers)
     _add_eval(subparsers)

@@ -8,20 +8,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..sizes import parse_wxh
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from .boxes import DetectionSet
 
 log = logging.getLogger(__name__)
-
-
-def _parse_wxh(text: str) -> tuple[int, int]:
-    w, _, h = text.lower().partition("x")
-    try:
-        return int(w), int(h or w)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1920x1080, got '{text}'") from None
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -84,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic small-object dataset (or a clip)")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--images", type=int, default=100, help="number of still images")
-    p.add_argument("--size", type=_parse_wxh, default=(640, 640), help="image WxH")
+    p.add_argument("--size", type=parse_wxh, default=(640, 640), help="image WxH")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("yolo", "coco"), default="yolo")
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of images in val")
