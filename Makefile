@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast test-device system-deps lint bench bench-peers zoo bundles clean
+.PHONY: run test test-fast test-device system-deps wheel lint bench bench-peers zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP) system-deps
 
 test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The wheel a board installs (dist/): code, board profiles, the zoo key and the shipped bundles.
+wheel: $(STAMP)
+	rm -rf build
+	$(BIN)/python -m pip wheel --quiet --no-deps . -w dist
 
 # tests/firmware_py against the built wheel in a venv without torch (the device extra only).
 test-device: $(STAMP) system-deps
