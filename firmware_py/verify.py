@@ -95,6 +95,9 @@ def verify_bundle(path: str | Path, public_keys: Iterable[Ed25519PublicKey]) -> 
     Raises ``BundleError`` naming the first check that failed.
     """
     root = Path(path)
+    if root.is_file():
+        raise BundleError(f"{root}: a bundle is a directory, this is a file"
+                          + (" (unpack the .tar first)" if root.suffix == ".tar" else ""))
     if not root.is_dir():
         raise BundleError(f"{root}: bundle directory does not exist")
     for name in (MANIFEST, SIGNATURE):

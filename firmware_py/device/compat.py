@@ -54,10 +54,16 @@ def select_artifact(manifest: Manifest, board: BoardConfig,
                              f"{', '.join(have) or 'none'}: nothing it can run")
 
 
-def check_compatible(manifest: Manifest, board: BoardConfig,
-                     runtimes: Sequence[str] | None = None) -> Artifact:
-    """Refuse a bundle for another board or runtime; return the artifact the board runs."""
+def check_board(manifest: Manifest, board: BoardConfig) -> None:
+    """Refuse a bundle built for other boards (``specks run``, ``selftest`` and ``device
+    install`` all ask this)."""
     if manifest.boards and board.name not in manifest.boards:
         raise IncompatibleBundle(f"bundle '{manifest.model}' is for boards "
                                  f"{', '.join(manifest.boards)}; this device is {board.name}")
+
+
+def check_compatible(manifest: Manifest, board: BoardConfig,
+                     runtimes: Sequence[str] | None = None) -> Artifact:
+    """Refuse a bundle for another board or runtime; return the artifact the board runs."""
+    check_board(manifest, board)
     return select_artifact(manifest, board, runtimes)

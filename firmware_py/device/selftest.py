@@ -20,7 +20,7 @@ import numpy as np
 from firmware_py.agreement import Check, check, measure
 from firmware_py.board import BoardConfig
 from firmware_py.device import DeviceError
-from firmware_py.device.compat import select_artifact
+from firmware_py.device.compat import check_compatible
 from firmware_py.device.slots import read_manifest
 from firmware_py.runtimes import load_runner
 
@@ -75,7 +75,7 @@ def selftest(bundle: str | Path, board: BoardConfig,
     if manifest.golden is None:
         raise SelftestError(f"{bundle}: the manifest records no golden input/outputs, so the "
                             "self-test cannot run; re-export the bundle")
-    artifact = select_artifact(manifest, board, runtimes)
+    artifact = check_compatible(manifest, board, runtimes)
     if artifact.agreement is None:
         raise SelftestError(f"{bundle}: {artifact.file} has no agreement tolerances (manifest "
                             f"schema {manifest.schema_version}); re-export the bundle")

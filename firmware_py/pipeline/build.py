@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from firmware_py.board import BoardConfig
+from firmware_py.device.compat import check_board
 from firmware_py.governor import GovernorConfig
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.pipeline.model import BundleModel
@@ -74,6 +75,7 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
     keys = trusted_keys(spec.trusted_keys)
     rt = board.runtime
     detector = BundleModel(spec.bundle, keys, rt.prefer, rt.precision, rt.threads)
+    check_board(detector.manifest, board)
     prior = None
     if spec.prior_bundle is not None:
         prior = BundleModel(spec.prior_bundle, keys, rt.prefer, rt.precision, rt.threads)

@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from firmware_py.board import BoardConfigError, load_board
+from firmware_py.device import DeviceError
 from firmware_py.pipeline.build import RunSpec, build_pipeline, frame_feed
 from firmware_py.pipeline.model import ModelError
 from firmware_py.pipeline.runner import RunLimits
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
                        power_budget_w=args.power_budget)
         dashboard = _dashboard(args.dashboard)
         pipeline = build_pipeline(board, spec, [dashboard] if dashboard else [])
-    except (BoardConfigError, BundleError, ModelError, SourceError, ValueError) as error:
+    except (BoardConfigError, BundleError, DeviceError, ModelError, SourceError,
+            ValueError) as error:
         log.error("%s", error)
         return 2
     if dashboard is not None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from firmware_py.shipped import BOARDS, ZOO_BUNDLES, ZOO_KEYS
+from tests.firmware_py.device.bundles import resign
 
 SCRIPT = """
 import argparse, json, sys
@@ -52,3 +53,16 @@ def test_a_bad_board_field_is_named(device_bundle, frames_dir, tmp_path) -> None
     board.write_text(board.read_text().replace("threads: 2", "threads: 0"))
     result, log = _run("--board", str(board), "--bundle", str(device_bundle[0]))
     assert result["rc"] == 2 and "runtime.threads" in log and "mine.yaml" in log
+
+
+def test_a_bundle_for_another_board_is_refused(device_bundle, frames_dir, tmp_path) -> None:
+    bundle, private, public = device_bundle
+    rpi5_only = resign(bundle, tmp_path / "rpi5", private, boards=("rpi5",))
+    result, log = _run("--bundle", str(rpi5_only), "--trusted-keys", str(public), "--source",
+                       str(frames_dir), "--board", "x86-generic")
+    assert result["rc"] == 2 and "is for boards rpi5; this device is x86-generic" in log
+
+
+def test_a_bundle_given_as_a_file_is_named(device_bundle, tmp_path) -> None:
+    result, log = _run("--bundle", str(device_bundle[0] / "manifest.json"))
+    assert result["rc"] == 2 and "a bundle is a directory, this is a file" in log
