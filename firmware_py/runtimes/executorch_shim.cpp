@@ -2,8 +2,8 @@
 // Python (ctypes + numpy) without the ExecuTorch Python runtime, which links libtorch.
 //
 // Built on first use by firmware_py/runtimes/executorch_build.py against the installed
-// `executorch` wheel: its include/ headers and lib/libexecutorch*.so, none of which link
-// libtorch. The flow is ExecuTorch's own "Running an ExecuTorch Model in C++" tutorial
+// `executorch` wheel: its include/ headers and lib/libexecutorch*.so (runtime, threadpool,
+// XNNPACK backend, kernels for ops outside the delegate), none of which link libtorch. The flow is ExecuTorch's own "Running an ExecuTorch Model in C++" tutorial
 // (docs/source/running-a-model-cpp-tutorial.md): a data loader -> Program::load ->
 // MethodMeta -> memory-planned buffers in a HierarchicalAllocator + MemoryManager ->
 // load_method -> set_input -> execute -> get_output. extension::Module is not in the wheel's
