@@ -56,6 +56,7 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/detector.py
 	$(BIN)/python bench/export.py --data $(BENCH_DATA)/heldout/data.yaml \
 		--calib $(BENCH_DATA)/train/data.yaml
+	$(BIN)/python bench/executorch_runtime.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/governor.py
 	$(BIN)/python bench/flash.py

@@ -2,8 +2,8 @@
 
 A bundle fits when its ``boards`` is empty or names the device's board profile, and it has an
 artifact for a runtime the device has. The runtimes a device has are those whose Python
-package is installed (found with ``importlib.util.find_spec``, which does not import it; the
-ExecuTorch runtime links libtorch and must not load just to be counted), or the list the
+package is installed (found with ``importlib.util.find_spec``, which does not import it: a
+runtime is not loaded, nor ExecuTorch's runner built, just to be counted), or the list the
 operator gives. The artifact chosen follows the board's ``runtime.prefer`` then the other
 runtime, and within a runtime ``runtime.precision`` then the other precision (the fallbacks
 ``firmware_py.board.RuntimeConfig`` documents).

@@ -8,8 +8,7 @@ import sys
 SCRIPT = """
 import importlib, json, pkgutil, sys
 import firmware_py
-names = [m.name for m in pkgutil.walk_packages(firmware_py.__path__, "firmware_py.")
-         if "executorch" not in m.name]
+names = [m.name for m in pkgutil.walk_packages(firmware_py.__path__, "firmware_py.")]
 for name in names:
     importlib.import_module(name)
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "models", "export"))
