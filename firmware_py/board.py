@@ -51,7 +51,8 @@ class RuntimeConfig(_Section):
                                                     "first; the other is the fallback")
     precision: Literal["int8", "fp32"] = Field("int8", description="artifact precision tried "
                                                "first; the other is the fallback")
-    threads: int = Field(2, ge=1, le=64, description="interpreter threads (LiteRT)")
+    threads: int = Field(2, ge=1, le=64, description="inference threads (LiteRT interpreter, "
+                         "ExecuTorch threadpool)")
 
 
 class TilesConfig(_Section):
