@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firmware_py.nms import Metric
-from firmware_py.power import power_config_union
-from firmware_py.power.estimate import EstimateConfig
+from firmware_py.power.config import PowerConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
-from firmware_py.telemetry import TelemetryConfig
+from firmware_py.telemetry.config import TelemetryConfig
 
 REPO_BOARDS = Path(__file__).resolve().parent.parent / "board_configs"
 SYSTEM_BOARDS = Path("/etc/specks/boards")
@@ -73,29 +72,6 @@ class MergeConfig(_Section):
                                    "(carried ones included) are not reported")
     class_agnostic: bool = Field(True, description="merge across classes: one object, one "
                                  "box, even when the heatmap peaks in two class channels")
-
-
-class PowerConfig(_Section):
-    """The board's power sensor and budget, read by telemetry and the governor."""
-
-    sensor: power_config_union() = Field(  # type: ignore[valid-type]
-        default_factory=lambda: {"type": "auto"}, validate_default=True,
-        description="power sensor (a power plugin config with its 'type', or 'auto' to "
-        "detect); a missing or failing one degrades to the estimate")
-    budget_w: float | None = Field(None, gt=0.0, le=1000.0, description="power budget the "
-                                   "governor holds, watts; null = no budget")
-    min_fps: float = Field(1.0, ge=0.0, le=240.0, description="frame rate the governor never "
-                           "goes below, even over budget; 0 = no floor")
-    estimate: EstimateConfig = Field(default_factory=EstimateConfig, description="coefficients "
-                                     "of the CPU-utilisation estimate: used when sensor is "
-                                     "'estimate', when 'auto' finds none, and as the fallback")
-
-    @model_validator(mode="after")
-    def _coefficients_in_one_place(self) -> PowerConfig:
-        if self.sensor.type == "estimate" and self.sensor.model_fields_set - {"type"}:
-            raise ValueError("with sensor type 'estimate', set its coefficients under "
-                             "power.estimate, not power.sensor")
-        return self
 
 
 class BoardConfig(_Section):
