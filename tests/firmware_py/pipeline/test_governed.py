@@ -13,9 +13,9 @@ from collections import deque
 import numpy as np
 import pytest
 
+from bench.governor_sim.hwmon import FakeHwmon
 from firmware_py.board import BoardConfig
 from firmware_py.governor import GovernorConfig
-from firmware_py.governor.plant import FakeHwmon
 from firmware_py.pipeline.frame import FrameProcessor
 from firmware_py.pipeline.runner import Pipeline, RunLimits
 from firmware_py.power import create_sensor
