@@ -11,6 +11,16 @@ field by its dotted path; the value is parsed as YAML (``--set runtime.threads=4
 The ``power`` section names the power sensor (a :mod:`firmware_py.power` plugin config, or
 ``auto``), the budget the governor holds, its frame-rate floor, and the coefficients of the
 CPU-utilisation estimate that stands in when the sensor is missing or fails.
+
+A profile holds the whole deployment, so ``specks run --board rpi5`` (and the unit that
+``specks device install --service`` writes) needs no other option: ``sinks`` (jsonl, udp,
+mqtt: :mod:`firmware_py.sinks.config`), ``dashboard`` (its settings; the token only from the
+environment), the stats log (``telemetry.log_path``) and the power budget
+(``power.budget_w``). ``specks run``'s options override those fields or add a section
+(:func:`update_board`). Secrets (the MQTT password, the dashboard token) are never profile
+fields: they come from the environment or a file the profile names.
+
+This module imports only the sections' schemas, never the code that runs them.
 """
 
 from __future__ import annotations
@@ -23,8 +33,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firmware_py.dashboard.config import DashboardSettings
 from firmware_py.nms import Metric
 from firmware_py.power.config import PowerConfig
+from firmware_py.sinks.config import SinksConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
@@ -97,6 +109,10 @@ class BoardConfig(_Section):
                                "budget")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="stats "
                                        "windows, periods and the stats log")
+    sinks: SinksConfig = Field(default_factory=SinksConfig, description="where detections and "
+                               "stats go: jsonl, udp, mqtt (each null = off)")
+    dashboard: DashboardSettings | None = Field(None, description="the live dashboard (token "
+                                                "from $SPECKS_DASHBOARD_TOKEN); null = off")
 
 
 def board_dirs() -> list[Path]:
@@ -156,6 +172,17 @@ def _describe(error: ValidationError, source: str) -> str:
         field = ".".join(str(p) for p in item["loc"])
         lines.append(f"  field '{field}': {item['msg']}")
     return "\n".join(lines)
+
+
+def update_board(board: BoardConfig, updates: dict[str, Any], source: str) -> BoardConfig:
+    """``board`` with ``updates`` (a nested mapping, e.g. from command-line options) merged
+    over the fields the profile set, validated again; :class:`BoardConfigError` names
+    ``source`` and the field."""
+    data = _merge(board.model_dump(exclude_unset=True), updates)
+    try:
+        return BoardConfig.model_validate(data)
+    except ValidationError as e:
+        raise BoardConfigError(_describe(e, source)) from None
 
 
 def load_board(name_or_path: str, overrides: Iterable[str] = ()) -> BoardConfig:

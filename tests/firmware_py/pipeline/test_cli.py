@@ -51,3 +51,10 @@ def test_a_bad_board_field_is_named(device_bundle, frames_dir, tmp_path) -> None
     board.write_text(board.read_text().replace("threads: 2", "threads: 0"))
     result, log = _run("--board", str(board), "--bundle", str(device_bundle[0]))
     assert result["rc"] == 2 and "runtime.threads" in log and "mine.yaml" in log
+
+
+def test_a_password_in_the_mqtt_url_is_refused_in_one_line(device_bundle) -> None:
+    result, log = _run("--bundle", str(device_bundle[0]), "--mqtt", "mqtt://cam:hunter2@host")
+    assert result["rc"] == 2 and "hunter2" not in log
+    lines = [line for line in log.splitlines() if "SPECKS_MQTT_PASSWORD" in line]
+    assert len(lines) == 1 and "--mqtt: a password in the URL" in lines[0]
