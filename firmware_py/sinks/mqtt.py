@@ -18,7 +18,9 @@ at-least-once: a message sent but unacknowledged when the link died is sent agai
 consumer should drop duplicates by ``frame_id``.
 
 Reconnection: exponential backoff from ``reconnect_min_s`` doubling up to ``reconnect_max_s``,
-reset by a successful connection. A connection the broker refuses (bad credentials) or whose
+reset by a successful connection. On close, the sender keeps trying (connecting first if it
+never did) until the queue is delivered or ``flush_timeout_s`` has passed, so a short run
+still delivers what it spooled. A connection the broker refuses (bad credentials) or whose
 TLS handshake fails (a certificate the CA file does not vouch for) is logged as a warning with
 the reason, once per streak, and retried on the same backoff.
 
@@ -147,9 +149,20 @@ class MqttSink(Sink):
 
     # -- sender thread ------------------------------------------------------------------------
 
+    def _finished(self) -> bool:
+        """Closing, and the queue is delivered or the flush deadline has passed."""
+        return self._closing.is_set() and (
+            not len(self.spool) or time.monotonic() > self._flush_deadline)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before reconnecting; while closing, never past the flush deadline."""
+        if not self._closing.wait(seconds):
+            return
+        time.sleep(max(0.0, min(seconds, self._flush_deadline - time.monotonic())))
+
     def _run(self) -> None:
         delay = self.config.reconnect_min_s
-        while not self._closing.is_set():
+        while not self._finished():
             client = None
             try:
                 client = self._connect()
@@ -162,7 +175,9 @@ class MqttSink(Sink):
                 log.exception("mqtt: sender error; retrying in %.1f s", delay)
             if client is not None:
                 delay = self.config.reconnect_min_s
-            self._closing.wait(delay)
+            if self._finished():
+                break
+            self._pause(delay)
             if client is None:
                 delay = min(2 * delay, self.config.reconnect_max_s)
 
@@ -199,7 +214,7 @@ class MqttSink(Sink):
         client.loop_start()
         deadline = time.monotonic() + cfg.connect_timeout_s
         while not (session.connected.is_set() or session.lost.is_set()):
-            if self._closing.is_set() or time.monotonic() > deadline:
+            if self._finished() or time.monotonic() > deadline:
                 break
             session.connected.wait(0.05)
         if not session.connected.is_set() or session.lost.is_set():
@@ -208,7 +223,7 @@ class MqttSink(Sink):
             elif session.lost.is_set():
                 self._refuse("closed the connection before accepting it (a TLS port without "
                              "tls, or a broker that requires a client certificate?)")
-            elif not self._closing.is_set():
+            elif not self._finished():
                 self._refuse(f"sent no CONNACK within {cfg.connect_timeout_s:g} s")
             client.disconnect()
             client.loop_stop()

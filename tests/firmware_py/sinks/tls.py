@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.firmware_py.sinks.broker import Broker
+from tests.required import required_tool
 
 
 def _name(common: str) -> x509.Name:
@@ -90,7 +91,8 @@ def make_pki(folder: Path) -> Path:
 
 def password_file(path: Path, user: str, password: str) -> Path:
     """A mosquitto password file made by the broker's own ``mosquitto_passwd``."""
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(path), user, password], check=True,
+    tool = required_tool("mosquitto_passwd", "apt-get install mosquitto (.ci/run does this)")
+    subprocess.run([tool, "-b", "-c", str(path), user, password], check=True,
                    capture_output=True, timeout=30)
     return path
 
