@@ -48,7 +48,8 @@ class RunSpec:
     prior_bundle: Path | None = None
     trusted_keys: list[Path] = field(default_factory=list)
     loop: bool = False
-    realtime: bool = True
+    realtime: bool | None = None  # files: True paces and drops, False takes every frame;
+    # None keeps the profile's (capture.drop, the source's realtime)
     health_file: Path | None = None
 
 
@@ -116,7 +117,8 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
     processor = FrameProcessor(board, detector, mode, prior if mode == "sparse" else None)
     config = source_config(spec.source, board.camera, spec.loop)
     capture = board.capture
-    if config.type in ("file", "folder", "synth"):  # type: ignore[attr-defined]
+    offline = config.type in ("file", "folder", "synth")  # type: ignore[attr-defined]
+    if spec.realtime is not None and offline:
         if "realtime" in type(config).model_fields:
             config = config.model_copy(update={"realtime": spec.realtime})
         capture = capture.model_copy(update={"drop": spec.realtime})

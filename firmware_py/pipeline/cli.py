@@ -58,8 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=0, help="stop after N frames (0 = no limit)")
     p.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
     p.add_argument("--loop", action="store_true", help="replay a file, folder or clip forever")
-    p.add_argument("--no-realtime", dest="realtime", action="store_false",
-                   help="read files as fast as the pipeline takes them (no frame drops)")
+    p.add_argument("--no-realtime", dest="realtime", action="store_false", default=None,
+                   help="read files as fast as the pipeline takes them (no frame drops; "
+                   "default: the profile's capture.drop)")
     p.add_argument("--health-file", type=Path, default=None, help="rewrite a JSON health "
                    "record here every stats period")
     p.add_argument("--power-budget", type=float, default=None, metavar="WATTS",
