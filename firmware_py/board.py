@@ -17,8 +17,8 @@ A profile holds the whole deployment, so ``specks run --board rpi5`` (and the un
 mqtt: :mod:`firmware_py.sinks.config`), ``dashboard`` (its settings; the token only from the
 environment), the stats log (``telemetry.log_path``) and the power budget
 (``power.budget_w``). ``specks run``'s options override those fields or add a section
-(:func:`update_board`). Secrets (the MQTT password, the dashboard token) are never profile
-fields: they come from the environment or a file the profile names.
+(``updates`` of :func:`load_board`). Secrets (the MQTT password, the dashboard token) are
+never profile fields: they come from the environment or a file the profile names.
 
 This module imports only the sections' schemas, never the code that runs them.
 """
@@ -185,8 +185,11 @@ def update_board(board: BoardConfig, updates: dict[str, Any], source: str) -> Bo
         raise BoardConfigError(_describe(e, source)) from None
 
 
-def load_board(name_or_path: str, overrides: Iterable[str] = ()) -> BoardConfig:
-    """Read, override and validate a profile; :class:`BoardConfigError` names file and field."""
+def load_board(name_or_path: str, overrides: Iterable[str] = (),
+               updates: dict[str, Any] | None = None) -> BoardConfig:
+    """Read, override and validate a profile; :class:`BoardConfigError` names file and field.
+    ``updates`` (a nested mapping, e.g. from ``specks run``'s options) are merged over the
+    file, then the ``--set`` ``overrides``."""
     path = find_board(name_or_path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -194,8 +197,9 @@ def load_board(name_or_path: str, overrides: Iterable[str] = ()) -> BoardConfig:
         raise BoardConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise BoardConfigError(f"{path}: a board profile is a mapping of fields")
-    data = _merge(data, parse_overrides(overrides))
+    data = _merge(_merge(data, updates or {}), parse_overrides(overrides))
     try:
         return BoardConfig.model_validate(data)
     except ValidationError as e:
-        raise BoardConfigError(_describe(e, str(path))) from None
+        source = f"{path} with the command-line options" if updates else str(path)
+        raise BoardConfigError(_describe(e, source)) from None

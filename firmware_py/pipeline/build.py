@@ -76,6 +76,22 @@ def sink_configs(board: BoardConfig) -> list[SinkConfig]:
     return configs
 
 
+def open_sinks(configs: list[SinkConfig]) -> list[Any]:
+    """The sinks, each opened now; one that cannot be (a folder it may not write) closes those
+    already open and is named in a ``ValueError``."""
+    sinks: list[Any] = []
+    for config in configs:
+        try:
+            sinks.append(create_sink(config))
+        except (OSError, ValueError) as e:
+            for sink in sinks:
+                sink.close()
+            if isinstance(e, ValueError):
+                raise
+            raise ValueError(f"sinks.{config.type}: {e}") from None  # type: ignore[attr-defined]
+    return sinks
+
+
 def build_dashboard(board: BoardConfig) -> Any:
     """The profile's dashboard with the token from the environment, or None when it is off;
     ``ValueError`` (one line) when it may not start."""
@@ -123,7 +139,7 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
             config = config.model_copy(update={"realtime": spec.realtime})
         capture = capture.model_copy(update={"drop": spec.realtime})
     device = device_id(board)
-    outputs = [create_sink(c) for c in sink_configs(board)]
+    outputs = open_sinks(sink_configs(board))
     info = {"board": board.name, "bundle": str(spec.bundle), "model": detector.manifest.model,
             "artifact": detector.artifact.file, "source": describe(config)}
     outputs += list(sinks or [])

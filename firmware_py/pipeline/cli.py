@@ -13,10 +13,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from firmware_py.board import REPO_BOARDS, BoardConfigError, load_board
+from firmware_py.board import REPO_BOARDS, BoardConfigError
 from firmware_py.device.sdnotify import Notifier
 from firmware_py.pipeline.build import RunSpec, build_dashboard, build_pipeline, frame_feed
-from firmware_py.pipeline.deployment import DeploymentOptions, apply_options
+from firmware_py.pipeline.deployment import DeploymentOptions, load_deployment
 from firmware_py.pipeline.model import ModelError
 from firmware_py.pipeline.runner import RunLimits, StatsCallback
 from firmware_py.pipeline.status import StatusLine, status_line
@@ -94,7 +94,7 @@ def _deployment(args: argparse.Namespace) -> DeploymentOptions:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        board = apply_options(load_board(args.board, args.overrides), _deployment(args))
+        board = load_deployment(args.board, args.overrides, _deployment(args))
         spec = RunSpec(bundle=args.bundle, source=args.source, mode=args.mode,
                        prior_bundle=args.prior_bundle, trusted_keys=args.trusted_keys,
                        loop=args.loop, realtime=args.realtime, health_file=args.health_file)

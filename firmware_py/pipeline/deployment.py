@@ -3,7 +3,7 @@ deployment (``sinks``, ``dashboard``, ``telemetry.log_path``, ``power.budget_w``
 overrides the fields it names and keeps the profile's others (``--mqtt mqtts://broker`` keeps
 the profile's qos, topic prefix, CA file and spool limits), or adds the section when the
 profile has none; the result is validated by the profile's schema, so a bad value is named by
-its field.
+its field. The ``--set`` overrides apply after the options.
 
 - ``--jsonl PATH`` (``-`` = stdout): ``sinks.jsonl.path``;
 - ``--udp HOST:PORT``: ``sinks.udp.host`` / ``port``;
@@ -17,15 +17,16 @@ its field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from firmware_py.board import BoardConfig, update_board
+from firmware_py.board import BoardConfig, load_board, update_board
 from firmware_py.sinks.mqtt_config import PASSWORD_HELP, PORTS
 
-SOURCE = "specks run options"
+SOURCE = "--spool-dir"
 MQTT_SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
 
 
@@ -96,13 +97,13 @@ def updates(options: DeploymentOptions) -> dict[str, Any]:
     return out
 
 
-def apply_options(board: BoardConfig, options: DeploymentOptions) -> BoardConfig:
-    """``board`` with the options applied (:class:`~firmware_py.board.BoardConfigError` or
-    ``ValueError`` name what is wrong)."""
-    changes = updates(options)
-    if changes:
-        board = update_board(board, changes, SOURCE)
-    if options.spool_dir is not None and board.sinks.mqtt is not None:
+def load_deployment(board: str, overrides: Iterable[str], options: DeploymentOptions
+                    ) -> BoardConfig:
+    """The profile ``board`` with the options and the ``--set`` ``overrides`` applied, validated
+    once (:class:`~firmware_py.board.BoardConfigError` or ``ValueError`` name what is
+    wrong)."""
+    config = load_board(board, overrides, updates(options))
+    if options.spool_dir is not None and config.sinks.mqtt is not None:
         spool = str(options.spool_dir / "mqtt.sqlite3")
-        board = update_board(board, {"sinks": {"mqtt": {"spool_path": spool}}}, SOURCE)
-    return board
+        config = update_board(config, {"sinks": {"mqtt": {"spool_path": spool}}}, SOURCE)
+    return config

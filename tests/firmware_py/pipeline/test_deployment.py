@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_py.board import BoardConfigError, load_board
-from firmware_py.pipeline.deployment import DeploymentOptions, apply_options, mqtt_fields
+from firmware_py.board import BoardConfigError
+from firmware_py.pipeline.deployment import DeploymentOptions, load_deployment, mqtt_fields
 
 PROFILE = """\
 name: site
@@ -36,7 +36,7 @@ def profile(tmp_path: Path) -> Path:
 
 
 def test_without_options_the_profile_is_the_deployment(profile: Path) -> None:
-    board = apply_options(load_board(str(profile)), DeploymentOptions())
+    board = load_deployment(str(profile), [], DeploymentOptions())
     assert board.sinks.jsonl.path == "log/detections.jsonl" and board.sinks.udp is None
     assert board.sinks.mqtt.broker_port == 8883 and board.sinks.mqtt.qos == 2
     assert board.dashboard.port == 9000 and board.telemetry.log_path == "log/stats.jsonl"
@@ -44,7 +44,7 @@ def test_without_options_the_profile_is_the_deployment(profile: Path) -> None:
 
 
 def test_options_override_the_fields_they_name_and_keep_the_rest(profile: Path) -> None:
-    board = apply_options(load_board(str(profile)), DeploymentOptions(
+    board = load_deployment(str(profile), [], DeploymentOptions(
         jsonl="-", mqtt="mqtts://other.lan:8884", dashboard="", stats_log="s.csv",
         power_budget_w=4.5, spool_dir=Path("/var/spool/specks")))
     jsonl, mqtt = board.sinks.jsonl, board.sinks.mqtt
@@ -58,7 +58,7 @@ def test_options_override_the_fields_they_name_and_keep_the_rest(profile: Path) 
 
 
 def test_options_add_what_the_profile_lacks() -> None:
-    board = apply_options(load_board("x86-generic"), DeploymentOptions(
+    board = load_deployment("x86-generic", [], DeploymentOptions(
         udp="[::1]:5005", mqtt="cam@broker", dashboard="127.0.0.1:0",
         spool_dir=Path("sp")))
     assert (board.sinks.udp.host, board.sinks.udp.port) == ("::1", 5005)
@@ -70,22 +70,32 @@ def test_options_add_what_the_profile_lacks() -> None:
     assert board.name == "x86-generic" and board.camera.type == "v4l2"  # the rest unchanged
 
 
+def test_set_overrides_apply_after_the_options(profile: Path) -> None:
+    board = load_deployment(str(profile), ["sinks.mqtt.qos=1", "sinks.mqtt.host=third"],
+                            DeploymentOptions(mqtt="mqtts://other.lan"))
+    assert (board.sinks.mqtt.host, board.sinks.mqtt.qos, board.sinks.mqtt.tls) == \
+        ("third", 1, True)
+    board = load_deployment("x86-generic", ["sinks.mqtt.ca_file=/ca.pem"],
+                            DeploymentOptions(mqtt="mqtts://broker"))  # valid only together
+    assert board.sinks.mqtt.ca_file == "/ca.pem"
+
+
 def test_spool_dir_alone_adds_no_mqtt_sink() -> None:
-    board = apply_options(load_board("x86-generic"), DeploymentOptions(spool_dir=Path("sp")))
+    board = load_deployment("x86-generic", [], DeploymentOptions(spool_dir=Path("sp")))
     assert board.sinks.mqtt is None
 
 
 def test_a_plain_url_over_a_profile_with_a_ca_file_is_named(profile: Path) -> None:
-    with pytest.raises(BoardConfigError, match="specks run options") as error:
-        apply_options(load_board(str(profile)), DeploymentOptions(mqtt="mqtt://other"))
+    with pytest.raises(BoardConfigError, match="site.yaml with the command-line options") as error:
+        load_deployment(str(profile), [], DeploymentOptions(mqtt="mqtt://other"))
     assert "field 'sinks.mqtt': Value error, ca_file set but tls is false" in str(error.value)
 
 
 def test_a_bad_option_value_is_named_by_its_field() -> None:
     with pytest.raises(BoardConfigError, match="field 'power.budget_w'"):
-        apply_options(load_board("x86-generic"), DeploymentOptions(power_budget_w=-1.0))
+        load_deployment("x86-generic", [], DeploymentOptions(power_budget_w=-1.0))
     with pytest.raises(ValueError, match="--udp 'nowhere': expected HOST:PORT"):
-        apply_options(load_board("x86-generic"), DeploymentOptions(udp="nowhere"))
+        load_deployment("x86-generic", [], DeploymentOptions(udp="nowhere"))
 
 
 @pytest.mark.parametrize("url", ["mqtt://cam:hunter2@broker", "mqtts://cam:hunter2@b:8883",
