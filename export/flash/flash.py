@@ -112,7 +112,7 @@ def flash_local(bundle: Path, target: LocalTarget, options: FlashOptions) -> Ins
         keys = options.trusted_keys or target.path / "etc/specks/trusted_keys"
         return install(bundle, target.path / "opt/specks", keys, _install_options(
             options, restart=False, unit_dir=target.path / "etc/systemd/system",
-            specks_exe=options.specks))
+            specks_exe=options.specks, unit_root=Path("/opt/specks")))
     keys = trusted_keys_dir(options.trusted_keys)
     return install(bundle, target.path, keys, _install_options(options))
 

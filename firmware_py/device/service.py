@@ -125,16 +125,20 @@ def _systemctl(*args: str) -> None:
 
 
 def install_service(layout: Layout, board: BoardConfig, unit_dir: Path = DEFAULT_UNIT_DIR,
-                    executable: str | None = None, env_file: Path = DEFAULT_ENV_FILE) -> Path:
+                    executable: str | None = None, env_file: Path = DEFAULT_ENV_FILE,
+                    unit_root: Path | None = None) -> Path:
     """Write ``specks.service`` atomically into ``unit_dir`` and enable it, with its user, its
-    output folders and a secrets template (see the module notes); return its path."""
+    output folders and a secrets template (see the module notes); return its path.
+    ``unit_root`` is the device root as the running board will see it (``/opt/specks`` for a
+    root filesystem mounted here); None = ``layout``'s root."""
     executable = executable or specks_executable()
     if Path(executable).is_relative_to("/home") or Path(executable).is_relative_to("/root"):
         log.warning("%s is under a home folder, which user %r may not be able to read; "
                     "install specks in a venv under /opt (e.g. /opt/specks/venv)", executable,
                     SERVICE_USER)
     path = unit_dir / UNIT_NAME
-    write_atomic(path, unit_text(layout, board, executable, env_file).encode())
+    seen = Layout(unit_root) if unit_root is not None else layout
+    write_atomic(path, unit_text(seen, board, executable, env_file).encode())
     board_itself = on_the_board(unit_dir)
     for folder in output_dirs(layout, board):  # off the board, only the root's own
         if board_itself or layout.root in folder.parents:
