@@ -114,7 +114,7 @@ def flash_local(bundle: Path, target: LocalTarget, options: FlashOptions) -> Ins
         keys = trusted_key_locations(given, target.path / "etc/specks/trusted_keys")
         return install(bundle, target.path / "opt/specks", keys, _install_options(
             options, restart=False, unit_dir=target.path / "etc/systemd/system",
-            specks_exe=options.specks))
+            specks_exe=options.specks, unit_root=Path("/opt/specks")))
     return install(bundle, target.path, options.trusted_keys, _install_options(options))
 
 

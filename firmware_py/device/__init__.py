@@ -8,6 +8,7 @@ Layout under the device root (``/opt/specks``; ``--root`` or ``$SPECKS_ROOT``)::
     previous -> slots/b  what ``specks rollback`` returns to
     run/health.json      rewritten by ``specks run`` every stats period
     run/install.json     the outcome of the last install
+    spool/, log/         the service's MQTT spool and logs (the profile's relative paths)
     staging/             bundles copied by ``specks flash`` before they are installed
     board                the board profile name of the last install
 

@@ -29,6 +29,7 @@ from firmware_py.device.install import (
 from firmware_py.device.service import DEFAULT_UNIT_DIR
 from firmware_py.device.slots import Layout
 from firmware_py.device.status import device_status, format_status
+from firmware_py.device.unit import DEFAULT_ENV_FILE
 
 log = logging.getLogger("specks.device")
 
@@ -105,7 +106,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     root = device_root(args.root)
     options = _options(args, min_free_bytes=int(args.min_free_mb * 1e6), force=args.force,
                        service=args.service,
-                       specks_exe=args.specks_exe)
+                       specks_exe=args.specks_exe, env_file=args.env_file)
     try:
         result = install(args.bundle, root, args.trusted_keys, options)
     finally:
@@ -154,8 +155,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     _board_args(p)
     _restart_args(p)
-    p.add_argument("--service", action="store_true", help="install and enable specks.service")
+    p.add_argument("--service", action="store_true", help="install and enable specks.service: "
+                   "the profile's deployment as user 'specks', sandboxed, with a watchdog")
     p.add_argument("--specks-exe", help="ExecStart executable (default: this specks)")
+    p.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
+                   help=f"the unit's EnvironmentFile for secrets (default {DEFAULT_ENV_FILE})")
     p.add_argument("--min-free-mb", type=float, default=0.0, help="MB to keep free")
     p.add_argument("--force", action="store_true", help="reinstall the current bundle")
     p.add_argument("--remove-staged", action="store_true",

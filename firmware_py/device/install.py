@@ -59,6 +59,7 @@ from firmware_py.device.slots import (
     write_json,
     write_slot,
 )
+from firmware_py.device.unit import DEFAULT_ENV_FILE
 from firmware_py.verify import BundleError, verify_bundle
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,9 @@ class InstallOptions(BaseModel):
     force: bool = Field(False, description="reinstall even if the bundle is already current")
     service: bool = Field(False, description="install and enable specks.service")
     unit_dir: Path = Field(DEFAULT_UNIT_DIR, description="where specks.service goes")
+    env_file: Path = Field(DEFAULT_ENV_FILE, description="the unit's EnvironmentFile (secrets)")
+    unit_root: Path | None = Field(None, description="the device root as the board sees it, "
+                                   "for the unit (a mounted rootfs: /opt/specks); None = root")
     specks_exe: str | None = Field(None, description="ExecStart executable; None = this one")
 
 
@@ -134,7 +138,8 @@ def _switch_and_check(layout: Layout, slot: str, slot_dir: Path, board: BoardCon
     commit(layout, slot)
     write_atomic(layout.board_file, f"{board.name}\n".encode())
     if options.service:
-        install_service(layout, board.name, options.unit_dir, options.specks_exe)
+        install_service(layout, board, options.unit_dir, options.specks_exe, options.env_file,
+                        options.unit_root)
     command = _restart_command(options)
     if command is None:
         return "installed", f"switched to slot {slot} (service not restarted)"
@@ -161,7 +166,8 @@ def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequ
     if result.old == result.new and not options.force:
         result.result, result.message = "unchanged", f"{result.new} is already current"
         if options.service:
-            install_service(layout, board.name, options.unit_dir, options.specks_exe)
+            install_service(layout, board, options.unit_dir, options.specks_exe,
+                            options.env_file, options.unit_root)
         return
     slot = layout.inactive_slot()
     check_space(layout, bundle_bytes(bundle, manifest), slot, options.min_free_bytes)  # 3.

@@ -68,6 +68,14 @@ class Layout:
         return self.root / "run"
 
     @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log"
+
+    @property
     def health_file(self) -> Path:
         return self.run / "health.json"
 

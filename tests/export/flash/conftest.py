@@ -12,14 +12,14 @@ import pytest
 from tests.data.make_device_bundle import BUNDLE, KEYS
 from tests.export.flash.sshd import SSHD, Sshd
 from tests.firmware_py.device.bundles import resign
-from tests.tools import require_tool
+from tests.required import required_tool
 
 SPECKS = str(Path(sys.executable).parent / "specks")
 
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory):
-    require_tool(str(SSHD) if SSHD.exists() else None, str(SSHD), "openssh-server")
+    required_tool("sshd", "apt-get install openssh-server", candidates=(str(SSHD),))
     with Sshd(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 

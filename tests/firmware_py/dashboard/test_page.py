@@ -14,7 +14,7 @@ import pytest
 from firmware_py.dashboard.page import CHARTS, page_html
 from tests.firmware_py.dashboard.chromium import Chromium, find_chromium
 from tests.firmware_py.dashboard.scene import BACKLOG, TOKEN
-from tests.tools import require_tool
+from tests.required import required_tool
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "runs" / "test-artifacts" / "dashboard.png"
 COUNTERS = "Object.assign({}, document.body.dataset)"
@@ -29,7 +29,7 @@ def test_the_page_is_self_contained():
 
 @pytest.fixture(scope="module")
 def chromium_binary() -> str:
-    return require_tool(find_chromium(), "chromium", "chromium")
+    return find_chromium() or required_tool("chromium", "apt-get install chromium")
 
 
 def test_the_page_shows_live_frames_and_counters_in_chromium(

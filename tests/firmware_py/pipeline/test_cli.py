@@ -66,3 +66,10 @@ def test_a_bundle_for_another_board_is_refused(device_bundle, frames_dir, tmp_pa
 def test_a_bundle_given_as_a_file_is_named(device_bundle, tmp_path) -> None:
     result, log = _run("--bundle", str(device_bundle[0] / "manifest.json"))
     assert result["rc"] == 2 and "a bundle is a directory, this is a file" in log
+
+
+def test_a_password_in_the_mqtt_url_is_refused_in_one_line(device_bundle) -> None:
+    result, log = _run("--bundle", str(device_bundle[0]), "--mqtt", "mqtt://cam:hunter2@host")
+    assert result["rc"] == 2 and "hunter2" not in log
+    lines = [line for line in log.splitlines() if "SPECKS_MQTT_PASSWORD" in line]
+    assert len(lines) == 1 and "--mqtt: a password in the URL" in lines[0]
