@@ -6,13 +6,16 @@ Steps, each refusing with a message that names the failed check:
    (``firmware_py.verify``);
 2. check the bundle is for this board and has an artifact for a runtime the device has;
 3. check the free space (``shutil.disk_usage``) before writing anything;
-4. copy into the inactive slot (fsync'd, renamed into place), then verify the copy again;
-5. self-test the copy in its runtime against the golden outputs;
-6. commit: ``previous`` -> old current, ``current`` -> new slot (atomic renames);
+4. copy beside the slots (fsync'd), then verify the copy again;
+5. self-test the copy in its runtime (``firmware_py.device.selftest``); a refusal up to here
+   leaves both slots and links as they were;
+6. move the copy into the inactive slot, record the profile it was tested with (overrides
+   applied: ``<root>/board.yaml``, which the service and later commands run), commit:
+   ``previous`` -> old current, ``current`` -> new slot (atomic renames);
 7. if a service runs: restart it and wait for a fresh healthy health record from the new
    bundle; if none comes, switch back (a rollback), restart again and report it.
 
-Until step 6 the running bundle and the ``current`` link are never touched; a stop at any
+Until step 6 the slots and the links are never touched; a stop at any
 instant leaves ``current`` on a complete, verified bundle. Choices where the issue is silent:
 installing the bundle already current is a no-op (``unchanged``) unless forced; a bundle with
 no golden files is refused (the self-test could not vouch for it); every outcome is recorded in
@@ -33,8 +36,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_py.atomic import write_atomic
 from firmware_py.board import BoardConfig, BoardConfigError, load_board
 from firmware_py.device import DeviceError, KeyLocations, load_trusted_keys
 from firmware_py.device.compat import check_compatible
@@ -53,11 +58,11 @@ from firmware_py.device.slots import (
     check_space,
     commit,
     locked,
+    place_slot,
     remove_debris,
+    stage_copy,
     swap,
-    write_atomic,
     write_json,
-    write_slot,
 )
 from firmware_py.device.unit import DEFAULT_ENV_FILE
 from firmware_py.verify import BundleError, verify_bundle
@@ -101,6 +106,7 @@ class InstallResult:
     new: str | None = None
     slot: str | None = None
     message: str = ""
+    artifact: str | None = None  # what the self-test ran, e.g. "x_int8.tflite (litert, int8)"
     seconds: float = 0.0
     time: str = ""
 
@@ -110,14 +116,22 @@ class InstallResult:
 
 
 def resolve_board(layout: Layout, options: InstallOptions) -> BoardConfig:
-    """The board profile: the option, else the one recorded at the last install."""
+    """The board profile: the option, else the one recorded (overrides applied) by the last
+    install, so the self-test, the service and a rollback run what was tested."""
     name = options.board
     if name is None and layout.board_file.is_file():
-        name = layout.board_file.read_text().strip() or None
+        name = str(layout.board_file)
     if name is None:
         raise DeviceError(f"no board profile: pass --board (nothing recorded in "
                           f"{layout.board_file})")
     return load_board(name, options.board_overrides)
+
+
+def record_board(layout: Layout, board: BoardConfig) -> None:
+    """Keep the profile an install tested with, as YAML the loader reads back."""
+    text = yaml.safe_dump(board.model_dump(mode="json", exclude_unset=True), sort_keys=False)
+    write_atomic(layout.board_file, f"# the profile of the last install (specks device "
+                                    f"install); edit the source and reinstall\n{text}".encode())
 
 
 def _restart_command(options: InstallOptions) -> str | None:
@@ -135,8 +149,8 @@ def _restart_and_wait(layout: Layout, command: str, bundle: Path, timeout: float
 def _switch_and_check(layout: Layout, slot: str, slot_dir: Path, board: BoardConfig,
                       options: InstallOptions) -> tuple[Outcome, str]:
     """Steps 6-7: commit, then restart and wait for health; roll back if it never comes."""
+    record_board(layout, board)
     commit(layout, slot)
-    write_atomic(layout.board_file, f"{board.name}\n".encode())
     if options.service:
         install_service(layout, board, options.unit_dir, options.specks_exe, options.env_file,
                         options.unit_root)
@@ -169,17 +183,19 @@ def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequ
             install_service(layout, board, options.unit_dir, options.specks_exe,
                             options.env_file, options.unit_root)
         return
-    slot = layout.inactive_slot()
-    check_space(layout, bundle_bytes(bundle, manifest), slot, options.min_free_bytes)  # 3.
-    slot_dir = write_slot(layout, slot, bundle, manifest)           # 4. copy + re-verify
+    check_space(layout, bundle_bytes(bundle, manifest), options.min_free_bytes)  # 3.
+    staged = stage_copy(layout, bundle, manifest)                   # 4. copy + re-verify
     try:
-        verify_bundle(slot_dir, keys)
-        test = selftest(slot_dir, board, options.runtimes)                  # 5.
+        verify_bundle(staged, keys)
+        test = selftest(staged, board, options.runtimes)            # 5.
         if not test.passed:
             raise SelftestError(f"self-test failed: {test.summary()}")
     except (BundleError, DeviceError):
-        shutil.rmtree(slot_dir, ignore_errors=True)
+        shutil.rmtree(staged, ignore_errors=True)
         raise
+    result.artifact = f"{test.artifact} ({test.runtime}, {test.precision})"
+    slot = layout.inactive_slot()
+    slot_dir = place_slot(layout, slot, staged)                     # 6.
     result.slot = slot
     result.result, result.message = _switch_and_check(layout, slot, slot_dir, board, options)
 

@@ -4,9 +4,11 @@ under systemd's sandbox and watchdog.
 Syntax per systemd.service(5), systemd.exec(5) and systemd.unit(5); choices of ours where the
 man pages leave them open:
 
-- What runs: ``specks run --board <profile> --bundle <root>/current --health-file
-  <root>/run/health.json`` in the device root. The profile holds the sinks, dashboard, stats
-  log and power budget, so the service streams where the profile says with no other option.
+- What runs: ``specks run --board <root>/board.yaml --bundle <root>/current --health-file
+  <root>/run/health.json`` in the device root: the profile the install self-tested with,
+  overrides applied, so the service runs the artifact that was tested. The profile holds the
+  sinks, dashboard, stats log and power budget, so the service streams where the profile
+  says with no other option.
 - Secrets: ``EnvironmentFile=-/etc/specks/specks.env`` (``SPECKS_MQTT_USERNAME``,
   ``SPECKS_MQTT_PASSWORD``, ``SPECKS_DASHBOARD_TOKEN``, ...). systemd reads it as root before
   dropping privileges, so it can be ``root:root 0600``; the ``-`` lets the unit start without
@@ -118,7 +120,7 @@ def writable_paths(layout: Layout, board: BoardConfig) -> str:
 def unit_text(layout: Layout, board: BoardConfig, executable: str,
               env_file: Path = DEFAULT_ENV_FILE, user: str = SERVICE_USER) -> str:
     """The text of ``specks.service`` for a device root and board profile."""
-    exec_start = exec_line([executable, "run", "--board", board.name,
+    exec_start = exec_line([executable, "run", "--board", str(layout.board_file),
                             "--bundle", str(layout.current),
                             "--health-file", str(layout.health_file)])
     hardening = HARDENING.format(writable=writable_paths(layout, board))

@@ -43,12 +43,12 @@ def test_install_writes_and_enables_the_unit_offline(tmp_path: Path) -> None:
     units = tmp_path / "etc" / "systemd" / "system"
     layout = Layout(tmp_path / "root")
     path = install_service(layout, load_board("rpi4"), units, EXE)
-    assert "--board rpi4" in path.read_text()
+    assert f"--board {layout.board_file}" in path.read_text()
     link = units / "multi-user.target.wants" / UNIT_NAME
     assert link.is_symlink() and link.resolve() == path.resolve()
     assert all(d.is_dir() for d in (layout.run, layout.spool, layout.log))  # writable dirs
     install_service(layout, load_board("rpi5"), units, EXE)  # idempotent, updated
-    assert "--board rpi5" in path.read_text()
+    assert "(board rpi5)" in path.read_text()
 
 
 def test_no_restart_without_a_running_systemd(tmp_path: Path) -> None:

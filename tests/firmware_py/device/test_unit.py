@@ -23,7 +23,8 @@ def test_the_unit_runs_the_profiles_deployment_as_the_service_user(tmp_path: Pat
     unit = parse_unit(unit_text(layout, load_board("rpi5"), EXE, tmp_path / "specks.env"))
     service = unit["Service"]
     assert split_exec(service["ExecStart"][0]) == [
-        EXE, "run", "--board", "rpi5", "--bundle", str(layout.current), "--health-file",
+        EXE, "run", "--board", str(layout.board_file), "--bundle", str(layout.current),
+        "--health-file",
         str(layout.health_file)]
     assert service["EnvironmentFile"] == [f"-{tmp_path / 'specks.env'}"]
     assert service["User"] == ["specks"] and service["WorkingDirectory"] == [str(layout.root)]
