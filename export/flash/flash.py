@@ -69,6 +69,8 @@ class FlashOptions(BaseModel):
                                   "healthy stats after the restart")
     service: bool = Field(False, description="install and enable specks.service too")
     force: bool = Field(False, description="reinstall even if the bundle is already current")
+    allow_downgrade: bool = Field(False, description="install a bundle built before the "
+                                  "target's current one")
     ssh_config: str | None = Field(None, max_length=4096, description="ssh -F config file")
     ssh_options: tuple[str, ...] = Field((), max_length=64, description="ssh -o Key=Value")
     copy_method: CopyMethod = Field("auto", description="rsync, scp, or rsync falling back to scp")
@@ -97,7 +99,7 @@ def _install_options(options: FlashOptions, **overrides) -> InstallOptions:
     return InstallOptions(**{
         "board": options.board, "restart": options.restart, "restart_cmd": options.restart_cmd,
         "health_timeout": options.health_timeout, "service": options.service,
-        "force": options.force, **overrides})
+        "force": options.force, "allow_downgrade": options.allow_downgrade, **overrides})
 
 
 def is_rootfs(path: Path) -> bool:
@@ -127,7 +129,8 @@ def _install_argv(options: FlashOptions, staged: str, root: str) -> list[str]:
         if value is not None:
             argv += [flag, value]
     for flag, on in (("--no-restart", not options.restart), ("--service", options.service),
-                     ("--force", options.force)):
+                     ("--force", options.force),
+                     ("--allow-downgrade", options.allow_downgrade)):
         if on:
             argv.append(flag)
     return argv

@@ -105,7 +105,7 @@ def _remove_staged(bundle: Path, layout: Layout) -> None:
 def cmd_install(args: argparse.Namespace) -> int:
     root = device_root(args.root)
     options = _options(args, min_free_bytes=int(args.min_free_mb * 1e6), force=args.force,
-                       service=args.service,
+                       allow_downgrade=args.allow_downgrade, service=args.service,
                        specks_exe=args.specks_exe, env_file=args.env_file)
     try:
         result = install(args.bundle, root, args.trusted_keys, options)
@@ -162,6 +162,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"the unit's EnvironmentFile for secrets (default {DEFAULT_ENV_FILE})")
     p.add_argument("--min-free-mb", type=float, default=0.0, help="MB to keep free")
     p.add_argument("--force", action="store_true", help="reinstall the current bundle")
+    p.add_argument("--allow-downgrade", action="store_true", help="install a bundle built "
+                   "before the current one")
     p.add_argument("--remove-staged", action="store_true",
                    help="delete the bundle afterwards (only under <root>/staging)")
     p.set_defaults(func=cmd_install)

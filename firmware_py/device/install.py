@@ -17,7 +17,8 @@ Steps, each refusing with a message that names the failed check:
 
 Until step 6 the slots and the links are never touched; a stop at any
 instant leaves ``current`` on a complete, verified bundle. Choices where the issue is silent:
-installing the bundle already current is a no-op (``unchanged``) unless forced; a bundle with
+installing the bundle already current is a no-op (``unchanged``) unless forced; a bundle built
+before the current one is refused unless ``allow_downgrade`` (anti-rollback); a bundle with
 no golden files is refused (the self-test could not vouch for it); every outcome is recorded in
 ``run/install.json`` for ``specks device status``.
 
@@ -59,12 +60,14 @@ from firmware_py.device.slots import (
     commit,
     locked,
     place_slot,
+    read_manifest,
     remove_debris,
     stage_copy,
     swap,
     write_json,
 )
 from firmware_py.device.unit import DEFAULT_ENV_FILE
+from firmware_py.manifest import Manifest
 from firmware_py.verify import BundleError, verify_bundle
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,8 @@ class InstallOptions(BaseModel):
                                   "healthy stats record after the restart")
     min_free_bytes: int = Field(0, ge=0, description="bytes to keep free after the copy")
     force: bool = Field(False, description="reinstall even if the bundle is already current")
+    allow_downgrade: bool = Field(False, description="install a bundle built before the "
+                                  "current one (refused otherwise, as A/B updaters do)")
     service: bool = Field(False, description="install and enable specks.service")
     unit_dir: Path = Field(DEFAULT_UNIT_DIR, description="where specks.service goes")
     env_file: Path = Field(DEFAULT_ENV_FILE, description="the unit's EnvironmentFile (secrets)")
@@ -170,6 +175,16 @@ def _switch_and_check(layout: Layout, slot: str, slot_dir: Path, board: BoardCon
     return "installed", f"switched to slot {slot}; healthy at {health.fps:.1f} fps"
 
 
+def check_not_older(new: Manifest, current: Manifest) -> None:
+    """Anti-rollback: refuse a bundle built before the running one (``--allow-downgrade``
+    or ``specks rollback`` go back on purpose)."""
+    if new.created < current.created:
+        when = "%Y-%m-%d %H:%M UTC"
+        raise DeviceError(f"bundle '{new.model}' was built {new.created:{when}}, before the "
+                          f"running '{current.model}' ({current.created:{when}}); pass "
+                          "--allow-downgrade to install it anyway")
+
+
 def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequence,
                     options: InstallOptions, result: InstallResult) -> None:
     manifest = verify_bundle(bundle, keys)                          # 1. signature + hashes
@@ -183,6 +198,8 @@ def _install_locked(bundle: Path, layout: Layout, board: BoardConfig, keys: Sequ
             install_service(layout, board, options.unit_dir, options.specks_exe,
                             options.env_file, options.unit_root)
         return
+    if current and not options.allow_downgrade:
+        check_not_older(manifest, read_manifest(layout.slot(current)))
     check_space(layout, bundle_bytes(bundle, manifest), options.min_free_bytes)  # 3.
     staged = stage_copy(layout, bundle, manifest)                   # 4. copy + re-verify
     try:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import yaml
 
 from firmware_py.device import load_trusted_keys
 from firmware_py.device.install import InstallOptions, install, resolve_board, rollback
-from firmware_py.device.slots import Layout, bundle_version
+from firmware_py.device.slots import Layout, bundle_version, read_manifest
 from firmware_py.verify import verify_bundle
 from tests.firmware_py.device.bundles import REFUSALS, flip_byte, resign, stand_in_restart
 
@@ -252,3 +253,17 @@ def test_missing_trusted_keys_are_named(root, bundles, tmp_path) -> None:
     result = install(bundles["v1"], root, tmp_path / "nokeys", BOARD)
     assert result.result == "refused" and "nokeys" in result.message
     assert "trusted-keys directory does not exist" in result.message
+
+
+def test_an_older_bundle_is_refused_unless_a_downgrade_is_asked(installed, bundles,
+                                                                 tmp_path) -> None:
+    """Anti-rollback, as A/B updaters do: a bundle built before the running one."""
+    manifest = read_manifest(bundles["v1"])
+    older = resign(bundles["v1"], tmp_path / "older", bundles["private"],
+                   created=manifest.created - timedelta(days=1), metrics={"version": 0})
+    before = state(installed)
+    result = install(older, installed, bundles["keys"], BOARD)
+    assert result.result == "refused" and "--allow-downgrade" in result.message
+    assert state(installed) == before
+    downgrade = InstallOptions(board="x86-generic", allow_downgrade=True)
+    assert install(older, installed, bundles["keys"], downgrade).result == "installed"
