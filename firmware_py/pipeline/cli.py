@@ -125,5 +125,10 @@ def run(args: argparse.Namespace) -> int:
         stats = {}
     if status is not None:
         status.close()
+    failure = pipeline.source_failure
+    if failure is not None:
+        log.error("source %s failed after %d frames: %s", pipeline.info["source"],
+                  pipeline.frames, failure)
+        return 2
     log.info("done: %d frames; %s", pipeline.frames, status_line(stats) if stats else "")
     return 0

@@ -140,6 +140,12 @@ class Pipeline:
                 _guard(sink.close, sink)
         return self.last_stats
 
+    @property
+    def source_failure(self) -> str | None:
+        """Why the source ended in failure (unavailable, or given up after retries), if it
+        did; None while it runs, after it ended normally, or after :meth:`stop`."""
+        return self._capture.stats().failed if self._capture is not None else None
+
     def _govern(self, now: float) -> float:
         """Apply the governor's setpoint for the frame starting now; the next frame's
         earliest start (0 without a governor)."""

@@ -73,3 +73,22 @@ def test_a_password_in_the_mqtt_url_is_refused_in_one_line(device_bundle) -> Non
     assert result["rc"] == 2 and "hunter2" not in log
     lines = [line for line in log.splitlines() if "SPECKS_MQTT_PASSWORD" in line]
     assert len(lines) == 1 and "--mqtt: a password in the URL" in lines[0]
+
+
+def test_an_undecodable_video_file_fails_at_once_with_exit_2(device_bundle, tmp_path) -> None:
+    bundle, _, public = device_bundle
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4096))  # no moov atom: truncated
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
+                       str(clip), "--quiet")
+    assert result["rc"] == 2
+    errors = [line for line in log.splitlines() if "failed after 0 frames" in line]
+    assert len(errors) == 1 and "cannot decode" in errors[0] and "clip.mp4" in errors[0]
+    assert "Traceback" not in log
+
+
+def test_a_missing_camera_package_fails_at_once_with_exit_2(device_bundle) -> None:
+    bundle, _, public = device_bundle
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--board",
+                       "rpi5", "--quiet")
+    assert result["rc"] == 2 and "apt install python3-picamera2" in log
