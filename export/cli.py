@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from firmware_py.cli import one_line_errors
 from models.sizes import parse_wxh
 
 log = logging.getLogger("specks.export")
@@ -183,22 +184,19 @@ def _bundle_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from firmware_py.verify import BundleError
+    from models.data.boxes import DatasetError
+
+    from . import ExportError
+
+    return (BundleError, DatasetError, ExportError, FileNotFoundError, FileExistsError,
+            KeyError, ValueError)
+
+
 def _guarded(fn):
     """Run a handler; report expected failures as one clear line and exit status 2."""
-
-    def run(args: argparse.Namespace) -> int:
-        from firmware_py.verify import BundleError
-
-        from . import ExportError
-
-        try:
-            return fn(args)
-        except (BundleError, ExportError, FileNotFoundError, FileExistsError, KeyError,
-                ValueError) as error:
-            log.error("%s", error.args[0] if isinstance(error, KeyError) else error)
-            return 2
-
-    return run
+    return one_line_errors(fn, _expected_errors)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

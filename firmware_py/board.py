@@ -168,11 +168,24 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid board profile ({error.error_count()} errors)"]
+def _given_by(field: str, overrides: Iterable[str]) -> str | None:
+    """The ``--set`` pair that set ``field`` (or a field inside it, or a section holding it)."""
+    for pair in overrides:
+        key = pair.partition("=")[0].strip()
+        if field == key or field.startswith(f"{key}.") or key.startswith(f"{field}."):
+            return pair
+    return None
+
+
+def _describe(error: ValidationError, source: str, overrides: Iterable[str] = ()) -> str:
+    """One line per bad field, naming the ``--set`` that gave it when one did."""
+    count = error.error_count()
+    lines = [f"{source}: invalid board profile ({count} error{'s' if count > 1 else ''})"]
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"])
-        lines.append(f"  field '{field}': {item['msg']}")
+        given = _given_by(field, overrides)
+        origin = f" (from --set {given})" if given else ""
+        lines.append(f"  field '{field}'{origin}: {item['msg']}")
     return "\n".join(lines)
 
 
@@ -204,4 +217,4 @@ def load_board(name_or_path: str, overrides: Iterable[str] = (),
         return BoardConfig.model_validate(data)
     except ValidationError as e:
         source = f"{path} with the command-line options" if updates else str(path)
-        raise BoardConfigError(_describe(e, source)) from None
+        raise BoardConfigError(_describe(e, source, overrides)) from None

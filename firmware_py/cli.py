@@ -9,6 +9,7 @@ import argparse
 import logging
 import re
 import sys
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, entry_points, requires, version
 
 log = logging.getLogger("specks")
@@ -32,6 +33,21 @@ def missing_requirements(extra: str, distribution: str = "specks") -> list[str]:
         except PackageNotFoundError:
             missing.append(project)
     return missing
+
+
+def one_line_errors(handler: Callable[[argparse.Namespace], int],
+                    errors: Callable[[], tuple[type[BaseException], ...]]
+                    ) -> Callable[[argparse.Namespace], int]:
+    """A command handler whose expected failures (``errors()``: the types, imported when the
+    command runs) are reported as one log line and exit status 2, never a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except errors() as error:
+            log.error("%s", error.args[0] if isinstance(error, KeyError) else error)
+            return 2
+
+    return run
 
 
 def _unavailable(command: str, reason: str):

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from firmware_py.sinks import SinkConfig
 
@@ -92,4 +92,13 @@ def dashboard_config(settings: DashboardSettings,
                      environ: Mapping[str, str] = os.environ) -> DashboardConfig:
     """The running dashboard's config: the profile's settings and ``$SPECKS_DASHBOARD_TOKEN``
     (``ValueError`` when the host is not loopback and there is no token)."""
-    return DashboardConfig(**settings.model_dump(), token=environ.get(TOKEN_ENV) or None)
+    try:
+        return DashboardConfig(**settings.model_dump(), token=environ.get(TOKEN_ENV) or None)
+    except ValidationError as error:
+        item = error.errors()[0]
+        field = ".".join(str(p) for p in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if field == "token":
+            message = (f"${TOKEN_ENV}: {message} (16-256 characters of A-Z a-z 0-9 . _ ~ + "
+                       "/ -)")
+        raise ValueError(f"dashboard: {message}") from None

@@ -10,6 +10,7 @@ bundle that fails verification is refused before anything runs.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from firmware_py.sources import create_source
 from firmware_py.sparse import Mode
 from firmware_py.telemetry import TelemetryEmitter
 from firmware_py.trust import trusted_keys
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,6 +150,12 @@ def governor_config(board: BoardConfig, camera: Any) -> GovernorConfig | None:
     budget_w = board.power.budget_w
     if budget_w is None:
         return None
+    idle_w = board.power.estimate.idle_w
+    if budget_w <= idle_w:
+        log.warning("power budget %.2f W is at or below %s's idle power (about %.2f W, "
+                    "power.estimate.idle_w): no frame rate can hold it, so the governor will "
+                    "sit at its floor of %.2g fps", budget_w, board.name, idle_w,
+                    board.power.min_fps)
     fps = getattr(camera, "fps", 0.0) or GovernorConfig.model_fields["max_fps"].default
     return GovernorConfig(budget_w=budget_w, min_fps=min(board.power.min_fps or 0.5, fps),
                           max_fps=fps)

@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from firmware_py.cli import one_line_errors
+
 from ..sizes import parse_wxh
 
 if TYPE_CHECKING:
@@ -16,6 +18,12 @@ if TYPE_CHECKING:
     from .boxes import DetectionSet
 
 log = logging.getLogger(__name__)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from .boxes import DatasetError
+
+    return (DatasetError, FileNotFoundError, ValueError)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -89,10 +97,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="clip frame rate")
     p.add_argument("--image-folder", action="store_true",
                    help="clip as frames/NNNNNN.png instead of clip.mp4")
-    p.set_defaults(func=_synth)
+    p.set_defaults(func=one_line_errors(_synth, _expected_errors))
 
     p = sub.add_parser("check", help="validate a dataset; list every error with file:line")
     p.add_argument("data", type=Path, help="YOLO data.yaml (or its folder), or a COCO .json")
     p.add_argument("--images", type=Path, default=None,
                    help="image folder of a COCO json (default: the json's folder)")
-    p.set_defaults(func=_check)
+    p.set_defaults(func=one_line_errors(_check, _expected_errors))

@@ -92,3 +92,25 @@ def test_a_missing_camera_package_fails_at_once_with_exit_2(device_bundle) -> No
     result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--board",
                        "rpi5", "--quiet")
     assert result["rc"] == 2 and "apt install python3-picamera2" in log
+
+
+def test_a_bad_set_is_named_as_the_set_not_the_profile(device_bundle) -> None:
+    result, log = _run("--bundle", str(device_bundle[0]), "--set", "runtime.threads=0")
+    assert result["rc"] == 2 and "(from --set runtime.threads=0)" in log
+
+
+def test_a_budget_below_idle_power_is_warned_about(device_bundle, frames_dir) -> None:
+    bundle, _, public = device_bundle
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
+                       str(frames_dir), "--set", "power.budget_w=0.5", "--frames", "1",
+                       "--quiet")
+    assert result["rc"] == 0 and "at or below x86-generic's idle power" in log
+
+
+def test_a_short_dashboard_token_is_one_line(device_bundle, frames_dir, monkeypatch) -> None:
+    monkeypatch.setenv("SPECKS_DASHBOARD_TOKEN", "short")
+    bundle, _, public = device_bundle
+    result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
+                       str(frames_dir), "--dashboard", "0.0.0.0:0", "--quiet")
+    assert result["rc"] == 2 and "Traceback" not in log and "errors.pydantic.dev" not in log
+    assert "$SPECKS_DASHBOARD_TOKEN: String should have at least 16 characters" in log
