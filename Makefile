@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.specks-installed
 
-.PHONY: run test test-fast test-arm64 lint bench bench-peers zoo bundles clean
+.PHONY: run test test-fast test-device test-arm64 system-deps wheel lint bench bench-peers zoo bundles clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,25 @@ $(SAMPLE_CLIP)/meta.json: | $(STAMP)
 run: $(STAMP) $(SAMPLE_CLIP)/meta.json
 	$(BIN)/specks run --board x86-generic --source $(SAMPLE_CLIP) --no-realtime --jsonl -
 
-test: $(STAMP)
+# The real broker, sshd, browser, systemd's unit checker and a compiler the tests drive:
+# installed when run as root, else the one apt-get command to run is printed.
+system-deps:
+	bash .ci/system-deps.sh test
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The wheel a board installs (dist/): code, board profiles, the zoo key and the shipped bundles.
+wheel: $(STAMP)
+	rm -rf build
+	$(BIN)/python -m pip wheel --quiet --no-deps . -w dist
+
+# tests/firmware_py against the built wheel in a venv without torch (the device extra only).
+test-device: $(STAMP) system-deps
+	bash .ci/test-device.sh
 
 # The arm64 emulation lane (root; see README "Boards and OS images"): the device install and
 # commands on real aarch64 wheels under qemu-user, per board core, compared with x86. The arm64
@@ -48,6 +62,7 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/detector.py
 	$(BIN)/python bench/export.py --data $(BENCH_DATA)/heldout/data.yaml \
 		--calib $(BENCH_DATA)/train/data.yaml
+	$(BIN)/python bench/executorch_runtime.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/governor.py
 	$(BIN)/python bench/flash.py

@@ -8,8 +8,8 @@ split) runs into a temporary directory; then every runtime is timed on the same 
 each round), and the median over rounds is reported with the int8/fp32 speed-up per runtime.
 
 Threads: torch ``set_num_threads``, the LiteRT interpreter's ``num_threads``, and ExecuTorch's
-process-wide threadpool (``portable_lib._unsafe_reset_threadpool``, which the XNNPACK
-delegate uses) are all set to ``--threads`` (default 2). Timed calls are the runtimes' own
+process-wide threadpool (which the XNNPACK delegate uses; the runner's ``num_threads``) are
+all set to ``--threads`` (default 2). Timed calls are the runtimes' own
 execute on inputs already in the artifact's layout and dtype (the int8 TFLite input quantised
 once, outside the timing), so only inference is measured.
 
@@ -74,10 +74,7 @@ def export(args: argparse.Namespace, out: Path) -> tuple[Manifest, torch.nn.Modu
 def _timers(manifest: Manifest, bundle: Path, model: torch.nn.Module, x: torch.Tensor,
             threads: int) -> dict[str, Callable[[], object]]:
     """One zero-argument call per row, each on ``x`` in its artifact's layout and dtype."""
-    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
-
     torch.set_num_threads(threads)
-    _unsafe_reset_threadpool(threads)
     timers: dict[str, Callable[[], object]] = {}
 
     def eager() -> object:
@@ -87,7 +84,7 @@ def _timers(manifest: Manifest, bundle: Path, model: torch.nn.Module, x: torch.T
     timers["eager"] = eager
     for artifact in manifest.artifacts:
         path = bundle / artifact.file
-        runner: Runner = (ExecuTorchRunner(path) if artifact.format == "pte"
+        runner: Runner = (ExecuTorchRunner(path, num_threads=threads) if artifact.format == "pte"
                           else LiteRTRunner(path, num_threads=threads))
         native = [to_artifact(x.numpy(), runner.inputs[0])]
         timers[f"{artifact.format}_{artifact.precision}"] = (

@@ -1,4 +1,4 @@
-"""The power governor in closed loop with the plant simulator (firmware_py/governor/plant.py):
+"""The power governor in closed loop with the plant simulator (bench/governor_sim/plant.py):
 budget steps on a virtual clock, the real ina2xx sensor reading a fake hwmon tree, the real
 telemetry emitter. Prints, per budget step, the settling time (1 s trailing mean of the true
 power inside +-5 % of the budget), the steady-state mean error and the overshoot, as the worst
@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.governor_sim.plant import PlantConfig  # noqa: E402
+from bench.governor_sim.simulate import Run, simulate  # noqa: E402
 from firmware_py.governor import GovernorConfig  # noqa: E402
-from firmware_py.governor.plant import PlantConfig  # noqa: E402
-from firmware_py.governor.simulate import Run, simulate  # noqa: E402
 
 
 def pairs(text: str) -> list[tuple[float, float]]:

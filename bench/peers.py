@@ -300,17 +300,14 @@ def _latency_row(row: str, ms: dict, sizes: dict, errors: dict) -> dict:
 
 def latency_worker(args: argparse.Namespace) -> dict:
     """In this process: load every artifact, time all rows interleaved, medians in ms."""
-    from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
-
     from bench.export import time_interleaved
     from firmware_py.runtimes.executorch import ExecuTorchRunner
     from firmware_py.runtimes.litert import LiteRTRunner
 
-    _unsafe_reset_threadpool(args.threads)
     tile = np.load(args.tile)
     timers = {}
     for name, path in json.loads(args.artifacts.read_text()).items():
-        runner = (ExecuTorchRunner(path) if path.endswith(".pte")
+        runner = (ExecuTorchRunner(path, num_threads=args.threads) if path.endswith(".pte")
                   else LiteRTRunner(path, num_threads=args.threads))
         native = [native_input(tile, runner.inputs[0])]
         timers[name] = lambda r=runner, n=native: r.run(n)

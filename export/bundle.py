@@ -6,8 +6,8 @@ renamed into place only when complete and signed; any failure removes the temp d
 there is never a half-written bundle nor debris. Verification is ``firmware_py.verify`` (the
 device's own check), re-exported here. ``export_bundle`` is the whole pipeline, as numbered
 steps: export each (format, precision) -> save -> load the saved file in its real runtime ->
-parity vs eager -> (optional) accuracy on validation data -> golden files -> manifest -> sign ->
-rename.
+parity vs eager -> agreement on decoded outputs (the self-test's tolerances) -> (optional)
+accuracy on validation data -> golden files -> manifest -> sign -> rename.
 
 Accuracy, when an ``evaluator`` is given (e.g. ``export.metrics.DetectionEvaluator``), is
 measured for eager PyTorch and for every artifact in its runtime and written into the manifest
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from firmware_py.atomic import atomic_path
 from firmware_py.manifest import (
     Artifact,
     CenterNetDecode,
@@ -121,17 +122,10 @@ def pack_bundle(bundle: str | Path, tar_path: str | Path | None = None) -> Path:
     """Pack a bundle directory into an uncompressed ``.tar`` (atomically); return its path."""
     bundle = Path(bundle)
     tar_path = Path(tar_path) if tar_path else bundle.with_name(bundle.name + ".tar")
-    fd, tmp = tempfile.mkstemp(prefix=f".{tar_path.name}.", suffix=".tmp", dir=tar_path.parent)
-    os.close(fd)
-    try:
-        with tarfile.open(tmp, "w") as tar:
-            for path in sorted(bundle.rglob("*")):
-                if path.is_file():
-                    tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")
-        os.replace(tmp, tar_path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with atomic_path(tar_path) as tmp, tarfile.open(tmp, "w") as tar:
+        for path in sorted(bundle.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")
     return tar_path
 
 
@@ -209,7 +203,15 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
 
     from firmware_py.runtimes import load_runner
 
-    from .parity import FP32_MIN_COSINE, INT8_MIN_COSINE, ParityError, compare, eager_outputs
+    from .parity import (
+        FP32_MIN_COSINE,
+        INT8_MIN_COSINE,
+        ParityError,
+        agreement,
+        compare,
+        eager_outputs,
+        golden_index,
+    )
 
     thresholds = {"fp32": FP32_MIN_COSINE, "int8": INT8_MIN_COSINE, **(min_cosine or {})}
     if "int8" in precisions and not calibration:
@@ -217,8 +219,9 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
     if not validation:
         raise ExportError("parity needs at least one validation input")
     model = model.eval()
-    reference = eager_outputs(model, example_input)
-    names = _output_names(decode, len(reference))
+    references = [eager_outputs(model, x) for x in validation]
+    names = _output_names(decode, len(references[0]))
+    golden = golden_index(references, decode)
     input_spec = input_spec or InputSpec(shape=tuple(example_input.shape))
     artifacts = []
     accuracy: dict[str, Mapping[str, float]] = {}
@@ -245,7 +248,11 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                     raise ParityError(f"{path.name}: parity below cosine {parity.min_cosine}: "
                                       + ", ".join(f"{o.name}={o.cosine:.5f}"
                                                   for o in parity.outputs))
-                # 4. accuracy of the artifact in its runtime (optional)
+                # 4. agreement on decoded outputs: the self-test's tolerances
+                agree = agreement(references, runner, validation, names, decode, golden)
+                log.info("%s: agreement over %d tiles: %s", path.name, agree.tiles, ", ".join(
+                    f"{k} {v:.4g}" for k, v in agree.tolerance.items()))
+                # 5. accuracy of the artifact in its runtime (optional)
                 if evaluator is not None:
                     accuracy[f"{fmt}_{precision}"] = evaluator(runner, path.name)
                 artifacts.append(Artifact(
@@ -254,21 +261,21 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                     signature=getattr(runner, "signature", None),
                     inputs=tuple(runner.inputs), outputs=tuple(runner.outputs),
                     delegated_ops_only=not leftover, non_delegated_ops=leftover,
-                    parity=parity, export_seconds=round(seconds, 3)))
+                    parity=parity, agreement=agree, export_seconds=round(seconds, 3)))
         metrics = {**(metrics or {}), **_accuracy_metrics(accuracy, formats, max_int8_drop)}
-        # 5. golden input and eager outputs for a device self-test
+        # 6. golden input (the richest validation input) and its eager outputs
         (root / "golden").mkdir()
-        np.save(root / "golden" / "input.npy", example_input.numpy().astype(np.float32))
-        for i, out in enumerate(reference):
+        np.save(root / "golden" / "input.npy", validation[golden].numpy().astype(np.float32))
+        for i, out in enumerate(references[golden]):
             np.save(root / "golden" / f"output_{i}.npy", out)
-        golden = Golden(input="golden/input.npy",
-                        outputs=tuple(f"golden/output_{i}.npy" for i in range(len(reference))))
-        # 6. manifest, hashes, signature; the rename happens when the context exits
+        golden_files = Golden(input="golden/input.npy", outputs=tuple(
+            f"golden/output_{i}.npy" for i in range(len(names))))
+        # 7. manifest, hashes, signature; the rename happens when the context exits
         manifest = Manifest(
             model=name, created=datetime.now(timezone.utc), exporters=_versions(),
             source_sha256=source_sha256, input=input_spec, output_names=names, decode=decode,
             labels=tuple(labels), boards=tuple(boards), tile_size=tuple(example_input.shape[-2:]),
-            artifacts=tuple(artifacts), golden=golden, metrics=metrics)
+            artifacts=tuple(artifacts), golden=golden_files, metrics=metrics)
         manifest = sign_and_write(root, manifest, private_key)
     return manifest
 

@@ -25,6 +25,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from firmware_py.cli import one_line_errors
+from models.sizes import parse_wxh
+
 log = logging.getLogger("specks.export")
 
 def _csv(choices: Sequence[str]):
@@ -108,7 +111,7 @@ def _export(args: argparse.Namespace) -> int:
     record = model_record(name)
     channels, height, width = record.input_size
     if args.size:
-        height, width = args.size
+        width, height = args.size
     input_spec = InputSpec(shape=(1, channels, height, width), mean=args.mean, std=args.std)
     tiled = record.task == "detection"
     calibration = _inputs(args.calib, "train", args.num_calib, input_spec, tiled, 0,
@@ -181,27 +184,19 @@ def _bundle_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from firmware_py.verify import BundleError
+    from models.data.boxes import DatasetError
+
+    from . import ExportError
+
+    return (BundleError, DatasetError, ExportError, FileNotFoundError, FileExistsError,
+            KeyError, ValueError)
+
+
 def _guarded(fn):
     """Run a handler; report expected failures as one clear line and exit status 2."""
-
-    def run(args: argparse.Namespace) -> int:
-        from firmware_py.verify import BundleError
-
-        from . import ExportError
-
-        try:
-            return fn(args)
-        except (BundleError, ExportError, FileNotFoundError, FileExistsError, KeyError,
-                ValueError) as error:
-            log.error("%s", error.args[0] if isinstance(error, KeyError) else error)
-            return 2
-
-    return run
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    h, _, w = text.lower().partition("x")
-    return int(h), int(w or h)
+    return one_line_errors(fn, _expected_errors)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -233,14 +228,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "and, for a detector, mAP of every artifact) or a folder (parity only); "
                      "default: calibration images")
     exp.add_argument("--val-split", default="val", help="split of a --val data.yaml")
-    exp.add_argument("--num-val", type=int, default=8, help="validation inputs for parity")
+    exp.add_argument("--num-val", type=int, default=64, help="validation inputs for parity "
+                     "and the self-test tolerances (tiles for a detector)")
     exp.add_argument("--num-eval", type=int, default=0,
                      help="full images for the mAP evaluation (0 = the whole split)")
     exp.add_argument("--score-threshold", type=float, default=0.3,
                      help="deployed decode score threshold written to the manifest")
     exp.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 mAP50 "
                      "is more than this many points below fp32 in a format (needs --val)")
-    exp.add_argument("--size", type=_parse_size, default=None, help="input HxW override")
+    exp.add_argument("--size", type=parse_wxh, default=None, help="input WxH override "
+                     "(e.g. 320x192: 320 wide, 192 high)")
     exp.add_argument("--mean", type=_floats3, default=(0.0, 0.0, 0.0), help="r,g,b mean")
     exp.add_argument("--std", type=_floats3, default=(1.0, 1.0, 1.0), help="r,g,b std")
     exp.add_argument("--labels", default=None, help="text file of class names")

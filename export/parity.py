@@ -1,7 +1,10 @@
 """Parity: eager PyTorch vs an artifact in its real runtime, on validation inputs.
 
 Per output, the cosine similarity and the largest absolute error over all samples together
-(flattened and concatenated), so one bad tile is not averaged away in the cosine of a mean.
+(flattened and concatenated), so one bad tile is not averaged away in the cosine of a mean:
+the export gate. Per input, the agreement on what the device acts on
+(``firmware_py.agreement``): its distribution and the tolerances the device self-test holds
+the golden input to.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from firmware_py.manifest import OutputParity, Parity
+from firmware_py.agreement import Decode, check, measure, tolerances
+from firmware_py.decode import decode_centernet
+from firmware_py.manifest import Agreement, CenterNetDecode, OutputParity, Parity, SaliencyDecode
 from firmware_py.runtimes import Runner
 
 from . import ExportError
@@ -64,3 +69,30 @@ def compare(model: nn.Module, runner: Runner, inputs: Iterable[torch.Tensor],
     passed = all(o.cosine >= min_cosine for o in outputs)
     return Parity(num_samples=samples, min_cosine=min_cosine, outputs=tuple(outputs),
                   passed=passed)
+
+
+def golden_index(references: Sequence[Sequence[np.ndarray]], decode: Decode) -> int:
+    """The validation input the self-test replays: where eager finds the most detections (a
+    detector), the most cells above probability 0.5 (a saliency prior), else the first."""
+    def richness(outputs: Sequence[np.ndarray]) -> float:
+        if isinstance(decode, CenterNetDecode):
+            return float(sum(len(d) for d in decode_centernet(outputs, decode)))
+        if isinstance(decode, SaliencyDecode):
+            return float(np.sum(outputs[0] > (0.0 if decode.is_logits else 0.5)))
+        return 0.0
+
+    scores = [richness(r) for r in references]
+    return int(np.argmax(scores)) if scores else 0
+
+
+def agreement(references: Sequence[Sequence[np.ndarray]], runner: Runner,
+              inputs: Sequence[torch.Tensor], names: Sequence[str], decode: Decode,
+              golden: int) -> Agreement:
+    """``firmware_py.agreement`` of ``runner`` against the eager ``references`` of each
+    input: the distribution, the self-test tolerances and the golden input's own values."""
+    tiles = [measure(ref, runner(x.numpy()), names, decode)
+             for ref, x in zip(references, inputs, strict=True)]
+    tolerance, quantiles = tolerances(tiles, decode)
+    golden_checks = check(tiles[golden], tolerance, decode)
+    return Agreement(tiles=len(tiles), tolerance=tolerance, quantiles=quantiles,
+                     golden={c.metric: c.value for c in golden_checks})

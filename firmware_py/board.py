@@ -3,14 +3,25 @@
 description and bounds, and unknown fields are refused (``extra="forbid"``), so a typo is
 reported by name and file instead of being silently ignored.
 
-A profile is found by name in ``$SPECKS_BOARD_DIR``, ``/etc/specks/boards`` and the repo's
-``board_configs/`` (in that order), or given as a path. ``--set key=value`` overrides any
+A profile is found by name in ``$SPECKS_BOARD_DIR``, ``/etc/specks/boards`` and the profiles
+shipped with Specks (``firmware_py.shipped.BOARDS``: inside the installed package, or the
+checkout's ``board_configs/``), in that order, or given as a path. ``--set key=value`` overrides any
 field by its dotted path; the value is parsed as YAML (``--set runtime.threads=4``,
 ``--set camera.type=v4l2``).
 
 The ``power`` section names the power sensor (a :mod:`firmware_py.power` plugin config, or
 ``auto``), the budget the governor holds, its frame-rate floor, and the coefficients of the
 CPU-utilisation estimate that stands in when the sensor is missing or fails.
+
+A profile holds the whole deployment, so ``specks run --board rpi5`` (and the unit that
+``specks device install --service`` writes) needs no other option: ``sinks`` (jsonl, udp,
+mqtt: :mod:`firmware_py.sinks.config`), ``dashboard`` (its settings; the token only from the
+environment), the stats log (``telemetry.log_path``) and the power budget
+(``power.budget_w``). ``specks run``'s options override those fields or add a section
+(``updates`` of :func:`load_board`). Secrets (the MQTT password, the dashboard token) are
+never profile fields: they come from the environment or a file the profile names.
+
+This module imports only the sections' schemas, never the code that runs them.
 """
 
 from __future__ import annotations
@@ -21,17 +32,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firmware_py.dashboard.config import DashboardSettings
 from firmware_py.nms import Metric
-from firmware_py.power import power_config_union
-from firmware_py.power.estimate import EstimateConfig
+from firmware_py.power.config import PowerConfig
+from firmware_py.shipped import BOARDS
+from firmware_py.sinks.config import SinksConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
-from firmware_py.telemetry import TelemetryConfig
+from firmware_py.telemetry.config import TelemetryConfig
 
-REPO_BOARDS = Path(__file__).resolve().parent.parent / "board_configs"
 SYSTEM_BOARDS = Path("/etc/specks/boards")
 
 
@@ -50,7 +62,8 @@ class RuntimeConfig(_Section):
                                                     "first; the other is the fallback")
     precision: Literal["int8", "fp32"] = Field("int8", description="artifact precision tried "
                                                "first; the other is the fallback")
-    threads: int = Field(2, ge=1, le=64, description="interpreter threads (LiteRT)")
+    threads: int = Field(2, ge=1, le=64, description="inference threads (LiteRT interpreter, "
+                         "ExecuTorch threadpool)")
 
 
 class TilesConfig(_Section):
@@ -73,29 +86,6 @@ class MergeConfig(_Section):
                                    "(carried ones included) are not reported")
     class_agnostic: bool = Field(True, description="merge across classes: one object, one "
                                  "box, even when the heatmap peaks in two class channels")
-
-
-class PowerConfig(_Section):
-    """The board's power sensor and budget, read by telemetry and the governor."""
-
-    sensor: power_config_union() = Field(  # type: ignore[valid-type]
-        default_factory=lambda: {"type": "auto"}, validate_default=True,
-        description="power sensor (a power plugin config with its 'type', or 'auto' to "
-        "detect); a missing or failing one degrades to the estimate")
-    budget_w: float | None = Field(None, gt=0.0, le=1000.0, description="power budget the "
-                                   "governor holds, watts; null = no budget")
-    min_fps: float = Field(1.0, ge=0.0, le=240.0, description="frame rate the governor never "
-                           "goes below, even over budget; 0 = no floor")
-    estimate: EstimateConfig = Field(default_factory=EstimateConfig, description="coefficients "
-                                     "of the CPU-utilisation estimate: used when sensor is "
-                                     "'estimate', when 'auto' finds none, and as the fallback")
-
-    @model_validator(mode="after")
-    def _coefficients_in_one_place(self) -> PowerConfig:
-        if self.sensor.type == "estimate" and self.sensor.model_fields_set - {"type"}:
-            raise ValueError("with sensor type 'estimate', set its coefficients under "
-                             "power.estimate, not power.sensor")
-        return self
 
 
 class BoardConfig(_Section):
@@ -121,12 +111,16 @@ class BoardConfig(_Section):
                                "budget")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="stats "
                                        "windows, periods and the stats log")
+    sinks: SinksConfig = Field(default_factory=SinksConfig, description="where detections and "
+                               "stats go: jsonl, udp, mqtt (each null = off)")
+    dashboard: DashboardSettings | None = Field(None, description="the live dashboard (token "
+                                                "from $SPECKS_DASHBOARD_TOKEN); null = off")
 
 
 def board_dirs() -> list[Path]:
     """Where profiles are looked up by name, first match wins."""
     env = os.environ.get("SPECKS_BOARD_DIR")
-    return ([Path(env)] if env else []) + [SYSTEM_BOARDS, REPO_BOARDS]
+    return ([Path(env)] if env else []) + [SYSTEM_BOARDS, BOARDS]
 
 
 def find_board(name_or_path: str) -> Path:
@@ -174,16 +168,43 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid board profile ({error.error_count()} errors)"]
+def _given_by(field: str, overrides: Iterable[str]) -> str | None:
+    """The ``--set`` pair that set ``field`` (or a field inside it, or a section holding it)."""
+    for pair in overrides:
+        key = pair.partition("=")[0].strip()
+        if field == key or field.startswith(f"{key}.") or key.startswith(f"{field}."):
+            return pair
+    return None
+
+
+def _describe(error: ValidationError, source: str, overrides: Iterable[str] = ()) -> str:
+    """One line per bad field, naming the ``--set`` that gave it when one did."""
+    count = error.error_count()
+    lines = [f"{source}: invalid board profile ({count} error{'s' if count > 1 else ''})"]
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"])
-        lines.append(f"  field '{field}': {item['msg']}")
+        given = _given_by(field, overrides)
+        origin = f" (from --set {given})" if given else ""
+        lines.append(f"  field '{field}'{origin}: {item['msg']}")
     return "\n".join(lines)
 
 
-def load_board(name_or_path: str, overrides: Iterable[str] = ()) -> BoardConfig:
-    """Read, override and validate a profile; :class:`BoardConfigError` names file and field."""
+def update_board(board: BoardConfig, updates: dict[str, Any], source: str) -> BoardConfig:
+    """``board`` with ``updates`` (a nested mapping, e.g. from command-line options) merged
+    over the fields the profile set, validated again; :class:`BoardConfigError` names
+    ``source`` and the field."""
+    data = _merge(board.model_dump(exclude_unset=True), updates)
+    try:
+        return BoardConfig.model_validate(data)
+    except ValidationError as e:
+        raise BoardConfigError(_describe(e, source)) from None
+
+
+def load_board(name_or_path: str, overrides: Iterable[str] = (),
+               updates: dict[str, Any] | None = None) -> BoardConfig:
+    """Read, override and validate a profile; :class:`BoardConfigError` names file and field.
+    ``updates`` (a nested mapping, e.g. from ``specks run``'s options) are merged over the
+    file, then the ``--set`` ``overrides``."""
     path = find_board(name_or_path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -191,8 +212,9 @@ def load_board(name_or_path: str, overrides: Iterable[str] = ()) -> BoardConfig:
         raise BoardConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise BoardConfigError(f"{path}: a board profile is a mapping of fields")
-    data = _merge(data, parse_overrides(overrides))
+    data = _merge(_merge(data, updates or {}), parse_overrides(overrides))
     try:
         return BoardConfig.model_validate(data)
     except ValidationError as e:
-        raise BoardConfigError(_describe(e, str(path))) from None
+        source = f"{path} with the command-line options" if updates else str(path)
+        raise BoardConfigError(_describe(e, source, overrides)) from None

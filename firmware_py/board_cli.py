@@ -3,7 +3,8 @@
     specks boards                           a table of every profile found
     specks boards show rpi5 --set power.budget_w=4.5
                                             one profile, validated, overrides applied, every
-                                            default filled in, as YAML
+                                            default filled in, as YAML: the deployment too
+                                            (sinks, dashboard, stats log, power budget)
 
 A profile that fails validation exits with status 2 and the :class:`BoardConfigError`
 message, which names the file and the field.
@@ -19,7 +20,7 @@ import yaml
 
 from firmware_py.board import BoardConfig, BoardConfigError, list_boards, load_board
 
-COLUMNS = ("name", "description", "camera", "runtime", "power sensor", "budget")
+COLUMNS = ("name", "description", "camera", "runtime", "power sensor", "budget", "outputs")
 
 
 def describe_camera(camera: Any) -> str:
@@ -32,12 +33,20 @@ def describe_camera(camera: Any) -> str:
     return f"{camera.type} {size[0]}x{size[1]}" if size else camera.type
 
 
+def describe_outputs(board: BoardConfig) -> str:
+    """Where the profile sends things: its sinks, the dashboard and the stats log."""
+    names = [config.type for config in board.sinks.enabled()]
+    names += ["dashboard"] * (board.dashboard is not None)
+    names += ["stats-log"] * bool(board.telemetry.log_path)
+    return ",".join(names) or "-"
+
+
 def row(board: BoardConfig) -> tuple[str, ...]:
     power = board.power
     budget = "none" if power.budget_w is None else f"{power.budget_w:g} W"
     return (board.name, board.description, describe_camera(board.camera),
             f"{board.runtime.prefer} {board.runtime.precision} x{board.runtime.threads}",
-            power.sensor.type, budget)
+            power.sensor.type, budget, describe_outputs(board))
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -54,7 +63,7 @@ def list_command(_: argparse.Namespace) -> int:
             rows.append(row(load_board(name)))
         except BoardConfigError as e:
             errors.append(str(e))
-            rows.append((name, "INVALID (see below)", "", "", "", ""))
+            rows.append((name, "INVALID (see below)", "", "", "", "", ""))
     print(table(rows))
     for error in errors:
         print(error, file=sys.stderr)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-artifact agreement tolerances for the self-test
 
 
 class _Strict(BaseModel):
@@ -97,6 +97,19 @@ class Parity(_Strict):
     passed: bool = Field(..., description="every output's cosine >= min_cosine")
 
 
+class Agreement(_Strict):
+    """How closely this artifact agrees with eager PyTorch on what the device acts on
+    (``firmware_py.agreement``), measured by the exporter on its parity tiles; the device
+    self-test holds the golden tile to ``tolerance``."""
+
+    tiles: int = Field(..., ge=1, le=100_000, description="parity tiles measured")
+    tolerance: dict[str, float] = Field(..., description="metric -> bound the self-test "
+                                        "holds (minimum for box_iou and *_cosine, else maximum)")
+    quantiles: dict[str, tuple[float, ...]] = Field(..., description="metric -> its values "
+                                                    "over the tiles at agreement.QUANTILES")
+    golden: dict[str, float] = Field(..., description="metric -> value on the golden tile here")
+
+
 class Artifact(_Strict):
     """One model file of the bundle, with the I/O contract of its runtime."""
 
@@ -114,13 +127,16 @@ class Artifact(_Strict):
                                      "delegate")
     non_delegated_ops: tuple[str, ...] = Field((), description="pte: ops left outside XNNPACK")
     parity: Parity | None = Field(None, description="eager vs this artifact")
+    agreement: Agreement | None = Field(None, description="eager vs this artifact on decoded "
+                                        "outputs, with the self-test's tolerances")
     export_seconds: float = Field(0.0, ge=0.0, description="wall time of the export")
 
 
 class Golden(_Strict):
     """A recorded input and the eager outputs, for a device self-test of the runtime. Both are
     float32 ``.npy`` files in the PyTorch layout (NCHW), already normalised; convert them with
-    the artifact's ``inputs``/``outputs`` specs."""
+    the artifact's ``inputs``/``outputs`` specs. The exporter picks, among its parity tiles,
+    the one where eager finds the most detections (a detector) or the most salient one."""
 
     input: RelPath = Field(..., description=".npy of the normalised input, NCHW float32")
     outputs: tuple[RelPath, ...] = Field(..., min_length=1, description=".npy per output")
@@ -141,7 +157,8 @@ class Manifest(_Strict):
     """``manifest.json`` of a bundle. ``files`` hashes every other file of the bundle; the
     detached ed25519 signature ``manifest.json.sig`` covers the exact bytes of this file."""
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="manifest schema version")
+    schema_version: Literal[1, 2] = Field(SCHEMA_VERSION, description="manifest schema "
+                                          "version (1: no agreement tolerances)")
     model: str = Field(..., min_length=1, description="registered model name")
     created: datetime = Field(..., description="UTC time the bundle was built")
     exporters: Exporters = Field(..., description="exporter tool versions")

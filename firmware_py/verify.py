@@ -56,7 +56,8 @@ def _check_signature(manifest_bytes: bytes, signature: bytes, signer: str | None
     key = trusted.get(signer or "")
     if key is None:
         raise BundleError(f"{SIGNATURE}: manifest signed by untrusted key {signer} "
-                          f"(trusted: {', '.join(trusted) or 'none'})")
+                          f"(trusted: {', '.join(trusted) or 'none'}); pass --trusted-keys "
+                          "with the signer's public key if you trust it")
     try:
         key.verify(signature, manifest_bytes)
     except InvalidSignature:
@@ -94,6 +95,9 @@ def verify_bundle(path: str | Path, public_keys: Iterable[Ed25519PublicKey]) -> 
     Raises ``BundleError`` naming the first check that failed.
     """
     root = Path(path)
+    if root.is_file():
+        raise BundleError(f"{root}: a bundle is a directory, this is a file"
+                          + (" (unpack the .tar first)" if root.suffix == ".tar" else ""))
     if not root.is_dir():
         raise BundleError(f"{root}: bundle directory does not exist")
     for name in (MANIFEST, SIGNATURE):

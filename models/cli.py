@@ -6,11 +6,17 @@ from __future__ import annotations
 import argparse
 import logging
 
+from firmware_py.cli import one_line_errors
+
+from .sizes import parse_wxh
+
 log = logging.getLogger(__name__)
 
-def _parse_size(text: str) -> tuple[int, int]:
-    h, _, w = text.lower().partition("x")
-    return int(h), int(w or h)
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """What bad input raises: one line and exit 2, never a traceback."""
+    from .data.boxes import DatasetError
+
+    return (DatasetError, FileNotFoundError, KeyError, ValueError)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -25,7 +31,8 @@ def _models(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("model", "task") else "right")
     for name in list_models():
         record = model_record(name)
-        size = (record.input_size[0], *args.size) if args.size else record.input_size
+        size = (record.input_size[0], args.size[1], args.size[0]) if args.size \
+            else record.input_size
         model = create_model(name)
         table.add_row(name, record.task, "x".join(map(str, size[1:])),
                       f"{count_params(model):,}", f"{count_gflops(model, size):.3f}")
@@ -35,9 +42,9 @@ def _models(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("models", help="table of registered nets: params and GFLOPs")
-    p.add_argument("--size", type=_parse_size, default=None,
-                   help="input HxW for every net (default: each net's own input size)")
-    p.set_defaults(func=_models)
+    p.add_argument("--size", type=parse_wxh, default=None,
+                   help="input WxH for every net (default: each net's own input size)")
+    p.set_defaults(func=one_line_errors(_models, _expected_errors))
     _add_train(subparsers)
     _add_eval(subparsers)
     _add_prune(subparsers)
@@ -101,7 +108,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--init", help="checkpoint whose weights start the run (same net)")
     p.add_argument("--resume", action="store_true", default=None,
                    help="continue from OUT/last.pt")
-    p.set_defaults(func=_train)
+    p.set_defaults(func=one_line_errors(_train, _expected_errors))
 
 
 def _add_eval(subparsers: argparse._SubParsersAction) -> None:
@@ -113,7 +120,7 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--full-frame", action="store_true",
                    help="downscale each image to one tile (the naive baseline)")
     p.add_argument("--out", default=None, help="directory for the PR curve PNG and JSON")
-    p.set_defaults(func=_eval)
+    p.set_defaults(func=one_line_errors(_eval, _expected_errors))
 
 
 def _add_prune(subparsers: argparse._SubParsersAction) -> None:
@@ -123,7 +130,7 @@ def _add_prune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=1e-2, help="|BN gamma| below this drops")
     p.add_argument("--data", help="data.yaml for fine-tuning and before/after mAP")
     p.add_argument("--finetune-epochs", type=int, default=0)
-    p.set_defaults(func=_prune)
+    p.set_defaults(func=one_line_errors(_prune, _expected_errors))
 
 
 def _zoo_build(args: argparse.Namespace) -> int:
@@ -139,7 +146,7 @@ def _add_zoo(subparsers: argparse._SubParsersAction) -> None:
     b = zoo.add_parser("build", help="re-train a shipped model from its recipe, write its card")
     b.add_argument("recipe", nargs="?", default="models/zoo/specknet-nano.recipe.json")
     b.add_argument("--workdir", default="runs/zoo", help="data and run directory")
-    b.set_defaults(func=_zoo_build)
+    b.set_defaults(func=one_line_errors(_zoo_build, _expected_errors))
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -159,4 +166,4 @@ def _add_detect(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--score-threshold", type=float, default=0.3)
     p.add_argument("--tile-size", type=int, default=320)
     p.add_argument("--out", default="runs/detect", help="directory for annotated PNGs")
-    p.set_defaults(func=_detect)
+    p.set_defaults(func=one_line_errors(_detect, _expected_errors))

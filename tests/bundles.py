@@ -47,7 +47,8 @@ def scene(seed: int, size: int = SIZE) -> torch.Tensor:
 
 
 def tiny_model(num_classes: int = 3) -> TinyCenterNet:
-    """A seeded TinyCenterNet with non-trivial BN statistics (so folding is exercised)."""
+    """A seeded TinyCenterNet with non-trivial BN statistics (so folding is exercised) and
+    boxes of about 4 pixels (the size head's bias), like the small objects Specks is for."""
     torch.manual_seed(0)
     model = TinyCenterNet(num_classes).eval()
     with torch.no_grad():
@@ -55,6 +56,7 @@ def tiny_model(num_classes: int = 3) -> TinyCenterNet:
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 1.5)
+        model.size.bias.fill_(4.0)
     return model
 
 
@@ -62,13 +64,15 @@ def make_bundle(dest: Path, key_dir: Path, size: int = SIZE,
                 precisions: tuple[str, ...] = ("fp32",), formats: tuple[str, ...] = ("tflite",),
                 name: str = "tiny"):
     """A signed CenterNet bundle of a TinyCenterNet at ``dest`` (``size`` x ``size`` tiles),
-    signed by a key generated in ``key_dir``. Returns ``(manifest, private_key_path,
-    public_key_path)``."""
+    signed by the key ``key_dir/specks.key``, generated there unless it exists. Returns
+    ``(manifest, private_key_path, public_key_path)``."""
     from export.bundle import export_bundle
     from export.keys import generate_keypair, load_private_key
     from firmware_py.manifest import CenterNetDecode
 
-    private, public = generate_keypair(key_dir)
+    private, public = Path(key_dir) / "specks.key", Path(key_dir) / "specks.pub"
+    if not private.exists():
+        private, public = generate_keypair(key_dir)
     calibration = [scene(i, size) for i in range(8)] if "int8" in precisions else None
     manifest = export_bundle(
         tiny_model(), dest, name=name, example_input=scene(1000, size),

@@ -34,7 +34,8 @@ t=$SECONDS; .ci/arm64/root.sh "$ROOT"; phase root $t
 source .ci/arm64/mounts.sh
 mount_root "$ROOT"
 
-# 4. the wheel (as a user would get it) and the clip (as `make run` makes it, 20 frames)
+# 4. the wheel (as a user would get it: board profiles, zoo key and bundles inside) and the
+# clip (as `make run` makes it, 20 frames)
 t=$SECONDS
 rm -rf "$LANE/src" "$LANE/dist" "$STAGE"
 # from the files a clone has (git's view: tracked plus untracked, not ignored): setuptools'
@@ -52,12 +53,6 @@ mkdir -p "$STAGE/dist" "$STAGE/out"
 cp "$wheel" "$STAGE/dist/"
 cp tests/arm64/probe.py "$STAGE/"
 cp -r "$LANE/clip" "$STAGE/clip"
-# NOTE: until the wheel ships the board profiles, trusted keys and zoo bundles
-# (importlib.resources), they are staged here and lane.py passes them explicitly
-# (tests/arm64/lane.py: Assets). Drop these copies when the packaged defaults land.
-cp -r board_configs "$STAGE/boards"
-mkdir -p "$STAGE/bundles"
-cp -r models/zoo/bundles/specknet-nano models/zoo/bundles/csnet-prior "$STAGE/bundles/"
 phase stage $t
 
 # 5. the device extra from the wheel, in the root and

@@ -17,8 +17,8 @@ log = logging.getLogger("specks.flash")
 
 # command-line flags that set FlashOptions fields; absent flags leave the fleet file's values
 _OPTION_FLAGS = ("board", "specks", "trusted_keys", "restart_cmd", "health_timeout",
-                 "service", "force", "ssh_config", "ssh_options", "copy_method", "connect_timeout",
-                 "timeout")
+                 "service", "force", "allow_downgrade", "ssh_config", "ssh_options",
+                 "copy_method", "connect_timeout", "timeout")
 
 
 def _cli_options(args: argparse.Namespace) -> dict:
@@ -81,6 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "healthy stats after the restart (default 60)")
     p.add_argument("--service", action="store_true", help="install and enable specks.service")
     p.add_argument("--force", action="store_true", help="reinstall the current bundle")
+    p.add_argument("--allow-downgrade", action="store_true", help="install a bundle built "
+                   "before the target's current one")
     p.add_argument("-F", "--ssh-config", metavar="FILE", help="ssh config file (ssh -F)")
     p.add_argument("-o", "--ssh-option", dest="ssh_options", action="append",
                    metavar="KEY=VALUE", help="ssh option (ssh -o), repeatable")

@@ -40,9 +40,10 @@ from export.flash.transport import (
     shared_connection,
     tail,
 )
-from firmware_py.device import DeviceError, trusted_keys_dir
+from firmware_py.device import DeviceError
 from firmware_py.device.install import InstallOptions, InstallResult, install
 from firmware_py.device.slots import bundle_version
+from firmware_py.trust import trusted_key_locations
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class FlashOptions(BaseModel):
                                   "healthy stats after the restart")
     service: bool = Field(False, description="install and enable specks.service too")
     force: bool = Field(False, description="reinstall even if the bundle is already current")
+    allow_downgrade: bool = Field(False, description="install a bundle built before the "
+                                  "target's current one")
     ssh_config: str | None = Field(None, max_length=4096, description="ssh -F config file")
     ssh_options: tuple[str, ...] = Field((), max_length=64, description="ssh -o Key=Value")
     copy_method: CopyMethod = Field("auto", description="rsync, scp, or rsync falling back to scp")
@@ -96,7 +99,7 @@ def _install_options(options: FlashOptions, **overrides) -> InstallOptions:
     return InstallOptions(**{
         "board": options.board, "restart": options.restart, "restart_cmd": options.restart_cmd,
         "health_timeout": options.health_timeout, "service": options.service,
-        "force": options.force, **overrides})
+        "force": options.force, "allow_downgrade": options.allow_downgrade, **overrides})
 
 
 def is_rootfs(path: Path) -> bool:
@@ -109,12 +112,12 @@ def flash_local(bundle: Path, target: LocalTarget, options: FlashOptions) -> Ins
     if is_rootfs(target.path):
         log.info("%s looks like a root filesystem: installing into %s/opt/specks", target.path,
                  target.path)
-        keys = options.trusted_keys or target.path / "etc/specks/trusted_keys"
+        given = [options.trusted_keys] if options.trusted_keys else []
+        keys = trusted_key_locations(given, target.path / "etc/specks/trusted_keys")
         return install(bundle, target.path / "opt/specks", keys, _install_options(
             options, restart=False, unit_dir=target.path / "etc/systemd/system",
-            specks_exe=options.specks))
-    keys = trusted_keys_dir(options.trusted_keys)
-    return install(bundle, target.path, keys, _install_options(options))
+            specks_exe=options.specks, unit_root=Path("/opt/specks")))
+    return install(bundle, target.path, options.trusted_keys, _install_options(options))
 
 
 def _install_argv(options: FlashOptions, staged: str, root: str) -> list[str]:
@@ -126,7 +129,8 @@ def _install_argv(options: FlashOptions, staged: str, root: str) -> list[str]:
         if value is not None:
             argv += [flag, value]
     for flag, on in (("--no-restart", not options.restart), ("--service", options.service),
-                     ("--force", options.force)):
+                     ("--force", options.force),
+                     ("--allow-downgrade", options.allow_downgrade)):
         if on:
             argv.append(flag)
     return argv

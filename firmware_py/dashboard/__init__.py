@@ -25,7 +25,12 @@ import numpy as np
 
 from firmware_py.dashboard import sse
 from firmware_py.dashboard.broadcast import Broadcast
-from firmware_py.dashboard.config import DashboardConfig, is_loopback
+from firmware_py.dashboard.config import (
+    DashboardConfig,
+    DashboardSettings,
+    dashboard_config,
+    is_loopback,
+)
 from firmware_py.dashboard.mjpeg import MjpegEncoder
 from firmware_py.dashboard.overlay import Overlay
 from firmware_py.dashboard.page import page_html
@@ -33,7 +38,8 @@ from firmware_py.dashboard.server import DashboardServer
 from firmware_py.sinks import Sink
 from firmware_py.sinks.message import DetectionMessage, dumps, jsonable
 
-__all__ = ["Dashboard", "DashboardConfig", "is_loopback"]
+__all__ = ["Dashboard", "DashboardConfig", "DashboardSettings", "dashboard_config",
+           "is_loopback"]
 
 MJPEG_QUEUE = 2  # parts queued per viewer: a viewer sees the newest frames, never old ones
 

@@ -8,25 +8,28 @@ Layout under the device root (``/opt/specks``; ``--root`` or ``$SPECKS_ROOT``)::
     previous -> slots/b  what ``specks rollback`` returns to
     run/health.json      rewritten by ``specks run`` every stats period
     run/install.json     the outcome of the last install
+    spool/, log/         the service's MQTT spool and logs (the profile's relative paths)
     staging/             bundles copied by ``specks flash`` before they are installed
     board                the board profile name of the last install
 
-Trusted signing keys are the PEM public keys in ``/etc/specks/trusted_keys/``
-(``--trusted-keys`` or ``$SPECKS_TRUSTED_KEYS``).
+Trusted signing keys follow one rule for every command (:mod:`firmware_py.trust`):
+``--trusted-keys``, else ``$SPECKS_TRUSTED_KEYS``, else ``/etc/specks/trusted_keys/``, else the
+zoo key shipped with the package.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from firmware_py import verify
+from firmware_py import trust
 from firmware_py.verify import BundleError
 
 DEFAULT_ROOT = Path("/opt/specks")
-DEFAULT_TRUSTED_KEYS = Path("/etc/specks/trusted_keys")
+KeyLocations = str | Path | Sequence[str | Path] | None
 
 
 class DeviceError(Exception):
@@ -38,18 +41,16 @@ def device_root(value: str | Path | None = None) -> Path:
     return Path(value or os.environ.get("SPECKS_ROOT") or DEFAULT_ROOT)
 
 
-def trusted_keys_dir(value: str | Path | None = None) -> Path:
-    """``value``, else ``$SPECKS_TRUSTED_KEYS``, else ``/etc/specks/trusted_keys``."""
-    return Path(value or os.environ.get("SPECKS_TRUSTED_KEYS") or DEFAULT_TRUSTED_KEYS)
-
-
-def load_trusted_keys(folder: str | Path) -> list[Ed25519PublicKey]:
-    """Every ``*.pub`` / ``*.pem`` ed25519 public key in ``folder``; at least one."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DeviceError(f"{folder}: trusted-keys directory does not exist; copy the signer's "
-                          "public key (.pub) there or pass --trusted-keys DIR")
+def load_trusted_keys(given: KeyLocations = None,
+                      system: Path = trust.SYSTEM_KEYS) -> list[Ed25519PublicKey]:
+    """The trusted public keys: ``given`` (a directory or key file, or several), else the
+    rule of :mod:`firmware_py.trust`; at least one."""
+    given = [] if given is None else [given] if isinstance(given, (str, Path)) else list(given)
+    for location in given:
+        if not Path(location).exists():
+            raise DeviceError(f"{location}: trusted-keys directory does not exist; copy the "
+                              "signer's public key (.pub) there or pass --trusted-keys DIR")
     try:
-        return verify.load_trusted_keys(folder)
+        return trust.trusted_keys(given, system)
     except BundleError as error:
         raise DeviceError(str(error)) from None

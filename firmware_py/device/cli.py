@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from firmware_py.board import BoardConfigError
-from firmware_py.device import DeviceError, device_root, trusted_keys_dir
+from firmware_py.device import DeviceError, device_root
 from firmware_py.device.compat import RUNTIMES
 from firmware_py.device.install import (
     InstallOptions,
@@ -29,6 +29,7 @@ from firmware_py.device.install import (
 from firmware_py.device.service import DEFAULT_UNIT_DIR
 from firmware_py.device.slots import Layout
 from firmware_py.device.status import device_status, format_status
+from firmware_py.device.unit import DEFAULT_ENV_FILE
 
 log = logging.getLogger("specks.device")
 
@@ -46,8 +47,9 @@ def _positive(text: str) -> float:
 
 
 def _restart_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--trusted-keys", metavar="DIR", help="trusted public keys (default "
-                   "$SPECKS_TRUSTED_KEYS or /etc/specks/trusted_keys)")
+    p.add_argument("--trusted-keys", metavar="DIR", action="append", default=[],
+                   help="trusted public keys, a directory or .pub file (repeatable; default "
+                   "$SPECKS_TRUSTED_KEYS, else /etc/specks/trusted_keys, else the zoo key)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--restart-cmd", metavar="CMD", help="command that restarts the "
                        "pipeline (default: 'systemctl restart specks' if the unit is installed)")
@@ -103,10 +105,10 @@ def _remove_staged(bundle: Path, layout: Layout) -> None:
 def cmd_install(args: argparse.Namespace) -> int:
     root = device_root(args.root)
     options = _options(args, min_free_bytes=int(args.min_free_mb * 1e6), force=args.force,
-                       min_cosine=args.min_cosine, service=args.service,
-                       specks_exe=args.specks_exe)
+                       allow_downgrade=args.allow_downgrade, service=args.service,
+                       specks_exe=args.specks_exe, env_file=args.env_file)
     try:
-        result = install(args.bundle, root, trusted_keys_dir(args.trusted_keys), options)
+        result = install(args.bundle, root, args.trusted_keys, options)
     finally:
         if args.remove_staged:
             _remove_staged(Path(args.bundle), Layout(root))
@@ -120,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    result = rollback(device_root(args.root), trusted_keys_dir(args.trusted_keys),
+    result = rollback(device_root(args.root), args.trusted_keys,
                       _options(args))
     return _report(result, args.json, result.result == "installed")
 
@@ -133,12 +135,12 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     try:
         board = resolve_board(layout, InstallOptions(board=args.board,
                                                      board_overrides=tuple(args.overrides)))
-        result = selftest(bundle, board, args.runtimes, args.min_cosine)
+        result = selftest(bundle, board, args.runtimes)
     except (BoardConfigError, DeviceError) as error:
         log.error("%s", error)
         return 1
     if args.json:
-        print(json.dumps({**asdict(result), "passed": result.passed}))
+        print(json.dumps(result.as_dict()))
     else:
         print(("passed " if result.passed else "FAILED ") + result.summary())
     return 0 if result.passed else 1
@@ -153,11 +155,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     _board_args(p)
     _restart_args(p)
-    p.add_argument("--service", action="store_true", help="install and enable specks.service")
+    p.add_argument("--service", action="store_true", help="install and enable specks.service: "
+                   "the profile's deployment as user 'specks', sandboxed, with a watchdog")
     p.add_argument("--specks-exe", help="ExecStart executable (default: this specks)")
+    p.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE,
+                   help=f"the unit's EnvironmentFile for secrets (default {DEFAULT_ENV_FILE})")
     p.add_argument("--min-free-mb", type=float, default=0.0, help="MB to keep free")
-    p.add_argument("--min-cosine", type=float, help="self-test cosine floor")
     p.add_argument("--force", action="store_true", help="reinstall the current bundle")
+    p.add_argument("--allow-downgrade", action="store_true", help="install a bundle built "
+                   "before the current one")
     p.add_argument("--remove-staged", action="store_true",
                    help="delete the bundle afterwards (only under <root>/staging)")
     p.set_defaults(func=cmd_install)
@@ -166,11 +172,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_status)
 
-    p = subparsers.add_parser("selftest", help="run a bundle's golden input in its runtime")
+    p = subparsers.add_parser("selftest", help="check that this board computes a bundle "
+                              "correctly (its golden tile, in the board's runtime)")
     p.add_argument("bundle", nargs="?", help="bundle directory (default <root>/current)")
     _common(p)
     _board_args(p)
-    p.add_argument("--min-cosine", type=float, help="cosine floor (default per precision)")
     p.set_defaults(func=cmd_selftest)
 
     p = subparsers.add_parser("rollback", help="switch back to the previous bundle")

@@ -2,8 +2,8 @@
 
 A bundle fits when its ``boards`` is empty or names the device's board profile, and it has an
 artifact for a runtime the device has. The runtimes a device has are those whose Python
-package is installed (found with ``importlib.util.find_spec``, which does not import it; the
-ExecuTorch runtime links libtorch and must not load just to be counted), or the list the
+package is installed (found with ``importlib.util.find_spec``, which does not import it: a
+runtime is not loaded, nor ExecuTorch's runner built, just to be counted), or the list the
 operator gives. The artifact chosen follows the board's ``runtime.prefer`` then the other
 runtime, and within a runtime ``runtime.precision`` then the other precision (the fallbacks
 ``firmware_py.board.RuntimeConfig`` documents).
@@ -54,10 +54,16 @@ def select_artifact(manifest: Manifest, board: BoardConfig,
                              f"{', '.join(have) or 'none'}: nothing it can run")
 
 
-def check_compatible(manifest: Manifest, board: BoardConfig,
-                     runtimes: Sequence[str] | None = None) -> Artifact:
-    """Refuse a bundle for another board or runtime; return the artifact the board runs."""
+def check_board(manifest: Manifest, board: BoardConfig) -> None:
+    """Refuse a bundle built for other boards (``specks run``, ``selftest`` and ``device
+    install`` all ask this)."""
     if manifest.boards and board.name not in manifest.boards:
         raise IncompatibleBundle(f"bundle '{manifest.model}' is for boards "
                                  f"{', '.join(manifest.boards)}; this device is {board.name}")
+
+
+def check_compatible(manifest: Manifest, board: BoardConfig,
+                     runtimes: Sequence[str] | None = None) -> Artifact:
+    """Refuse a bundle for another board or runtime; return the artifact the board runs."""
+    check_board(manifest, board)
     return select_artifact(manifest, board, runtimes)

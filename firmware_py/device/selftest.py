@@ -1,14 +1,11 @@
-"""The device self-test: load the artifact the board would run in its real runtime, feed it
-the golden input recorded at export and compare with the golden (eager PyTorch) outputs.
+"""The device self-test: "this board computes this model correctly". Load the artifact the
+board would run in its real runtime, feed it the golden input recorded at export (a tile with
+objects) and compare its outputs with the golden eager outputs on what the device acts on
+(:mod:`firmware_py.agreement`: decoded boxes, scores and classes for a detector, the
+probability map for a saliency prior), holding each metric to the tolerance the exporter
+measured for this artifact over its parity tiles (``Artifact.agreement``).
 
-The golden files are float32 NCHW ``.npy`` (``firmware_py.manifest.Golden``); the runner
-converts to and from the artifact's layout and dtype. An output passes when its cosine
-similarity to the golden one reaches the precision's floor and its largest absolute error
-stays within a fraction of the golden output's range. The cosine floors are the exporter's
-parity thresholds (``export.parity``: 0.9999 fp32, 0.98 int8), so a bundle that passed parity
-on the host passes here unless the device's runtime computes something else. Choice, where
-the exporter is silent on absolute error: fp32 within 1e-3 of the range, int8 within 0.25
-(a few quantisation steps of a 256-level scale accumulate through the net).
+A bundle of manifest schema 1 records no tolerances and cannot be self-tested: re-export it.
 """
 
 from __future__ import annotations
@@ -20,22 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_py.agreement import Check, check, measure
 from firmware_py.board import BoardConfig
 from firmware_py.device import DeviceError
-from firmware_py.device.compat import select_artifact
+from firmware_py.device.compat import check_compatible
 from firmware_py.device.slots import read_manifest
 from firmware_py.runtimes import load_runner
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    min_cosine: float
-    max_abs_fraction: float
-
-
-TOLERANCES = {"fp32": Tolerance(0.9999, 1e-3), "int8": Tolerance(0.98, 0.25)}
 
 
 class SelftestError(DeviceError):
@@ -43,30 +32,32 @@ class SelftestError(DeviceError):
 
 
 @dataclass(frozen=True)
-class OutputCheck:
-    name: str
-    cosine: float
-    max_abs_error: float
-    allowed_abs_error: float
-    passed: bool
-
-
-@dataclass(frozen=True)
 class SelftestResult:
     artifact: str
     runtime: str
     precision: str
-    outputs: tuple[OutputCheck, ...]
+    checks: tuple[Check, ...]
+    detections: int  # golden detections above the deployed threshold (a detector), else 0
     seconds: float
 
     @property
     def passed(self) -> bool:
-        return all(o.passed for o in self.outputs)
+        return all(c.passed for c in self.checks)
 
     def summary(self) -> str:
-        checks = ", ".join(f"{o.name} cos={o.cosine:.5f} max|d|={o.max_abs_error:.3g}"
-                           f"{'' if o.passed else ' FAIL'}" for o in self.outputs)
-        return f"{self.artifact} ({self.runtime}, {self.precision}): {checks}"
+        parts = [str(c) for c in self.checks]
+        failed = [c.metric for c in self.checks if not c.passed]
+        verdict = f"FAIL ({', '.join(failed)})" if failed else "ok"
+        found = f", {self.detections} golden detections" if self.detections else ""
+        return (f"{self.artifact} ({self.runtime}, {self.precision}): {', '.join(parts)}"
+                f"{found}: {verdict}")
+
+    def as_dict(self) -> dict:
+        return {"artifact": self.artifact, "runtime": self.runtime,
+                "precision": self.precision, "passed": self.passed,
+                "detections": self.detections, "seconds": round(self.seconds, 3),
+                "checks": [{"metric": c.metric, "value": c.value, "tolerance": c.tolerance,
+                            "margin": c.margin, "passed": c.passed} for c in self.checks]}
 
 
 def _load(path: Path) -> np.ndarray:
@@ -76,28 +67,18 @@ def _load(path: Path) -> np.ndarray:
         raise SelftestError(f"{path}: unreadable golden file ({error})") from None
 
 
-def _check(name: str, got: np.ndarray, want: np.ndarray, tol: Tolerance,
-           min_cosine: float) -> OutputCheck:
-    if got.shape != want.shape:
-        raise SelftestError(f"output {name}: shape {got.shape} differs from golden {want.shape}")
-    a, b = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    cosine = float(a @ b / norm) if norm > 0 else float(np.array_equal(a, b))
-    max_abs = float(np.max(np.abs(a - b)))
-    allowed = tol.max_abs_fraction * max(float(np.ptp(b)), 1e-6)
-    return OutputCheck(name, cosine, max_abs, allowed, cosine >= min_cosine and max_abs <= allowed)
-
-
-def selftest(bundle: str | Path, board: BoardConfig, runtimes: tuple[str, ...] | None = None,
-             min_cosine: float | None = None) -> SelftestResult:
-    """Run the golden input through the artifact ``board`` would run; compare every output."""
+def selftest(bundle: str | Path, board: BoardConfig,
+             runtimes: tuple[str, ...] | None = None) -> SelftestResult:
+    """Run the golden input through the artifact ``board`` would run; check its agreement."""
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     if manifest.golden is None:
         raise SelftestError(f"{bundle}: the manifest records no golden input/outputs, so the "
                             "self-test cannot run; re-export the bundle")
-    artifact = select_artifact(manifest, board, runtimes)
-    tol = TOLERANCES[artifact.precision]
+    artifact = check_compatible(manifest, board, runtimes)
+    if artifact.agreement is None:
+        raise SelftestError(f"{bundle}: {artifact.file} has no agreement tolerances (manifest "
+                            f"schema {manifest.schema_version}); re-export the bundle")
     start = time.perf_counter()
     try:
         runner = load_runner(bundle / artifact.file, artifact.format, board.runtime.threads)
@@ -108,13 +89,13 @@ def selftest(bundle: str | Path, board: BoardConfig, runtimes: tuple[str, ...] |
         raise SelftestError(f"{artifact.file}: {artifact.runtime} could not run it: "
                             f"{type(error).__name__}: {error}") from None
     golden = [_load(bundle / rel) for rel in manifest.golden.outputs]
-    if not len(outputs) == len(golden) == len(manifest.output_names):
-        raise SelftestError(f"{artifact.file}: {len(outputs)} outputs, golden has "
-                            f"{len(golden)}, the manifest names {len(manifest.output_names)}")
-    checks = tuple(_check(name, got, want, tol, min_cosine or tol.min_cosine)
-                   for name, got, want in zip(manifest.output_names, outputs, golden,
-                                              strict=True))
-    result = SelftestResult(artifact.file, artifact.runtime, artifact.precision, checks,
-                            time.perf_counter() - start)
+    try:
+        tile = measure(golden, outputs, manifest.output_names, manifest.decode)
+    except ValueError as error:
+        raise SelftestError(f"{artifact.file}: {error}") from None
+    checks = check(tile, artifact.agreement.tolerance, manifest.decode)
+    found = tile.matching.golden_count if tile.matching else 0
+    result = SelftestResult(artifact.file, artifact.runtime, artifact.precision,
+                            tuple(checks), found, time.perf_counter() - start)
     log.info("selftest %s", result.summary())
     return result

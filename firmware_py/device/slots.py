@@ -6,10 +6,11 @@ power cut) sees the old link or the new one, never none. Links are relative (``s
 root mounted elsewhere (an SD card's rootfs on a workstation) still resolves.
 
 Choices where the A/B scheme is silent:
-- The slot ``current`` points to is never written. A new bundle goes into the other slot; if
-  ``previous`` points there, ``previous`` is unlinked first, so no link ever names a slot
-  being written. The slot is filled under a temporary name and renamed into place when
-  complete, so ``slots/<x>`` existing means a whole copy.
+- The slot ``current`` points to is never written. A new bundle is first copied beside the
+  slots (``slots/.staged.incoming``) and verified and self-tested there, so a refused bundle
+  changes nothing: both slots and both links stay. Only then does it replace the other slot
+  (``previous`` is unlinked first if it names that slot, so no link ever names a slot being
+  written), by a rename, so ``slots/<x>`` existing means a whole copy.
 - Commit moves ``previous`` to the old current, then ``current`` to the new slot; a stop
   between the two leaves both on the old bundle, which is still valid.
 - One install at a time: an exclusive ``flock(2)`` on ``<root>/.lock``, released by the
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from firmware_py.atomic import fsync_dir, write_atomic
 from firmware_py.device import DeviceError
 from firmware_py.manifest import Manifest
 from firmware_py.verify import MANIFEST, SIGNATURE
@@ -67,6 +69,14 @@ class Layout:
         return self.root / "run"
 
     @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log"
+
+    @property
     def health_file(self) -> Path:
         return self.run / "health.json"
 
@@ -80,7 +90,8 @@ class Layout:
 
     @property
     def board_file(self) -> Path:
-        return self.root / "board"
+        """The board profile the last install self-tested with, overrides applied (YAML)."""
+        return self.root / "board.yaml"
 
     def slot(self, name: str) -> Path:
         return self.slots / name
@@ -101,14 +112,6 @@ class Layout:
         """The slot a new bundle goes into: the one ``current`` does not point to."""
         current = self.linked_slot(self.current)
         return SLOTS[1] if current == SLOTS[0] else SLOTS[0]
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def switch_link(link: Path, slot: str) -> None:
@@ -166,22 +169,39 @@ def _copy_file(src: Path, dst: Path) -> None:
         os.fsync(fout.fileno())
 
 
-def check_space(layout: Layout, needed: int, slot: str, reserve: int = 0) -> None:
-    """Refuse before writing if the slot's filesystem cannot take ``needed`` bytes (counting
-    the space the replaced slot frees) and still keep ``reserve`` bytes free."""
+def check_space(layout: Layout, needed: int, reserve: int = 0) -> None:
+    """Refuse before writing if the slots' filesystem cannot take ``needed`` bytes beside both
+    slots (a new bundle is staged and self-tested before a slot is freed) and still keep
+    ``reserve`` bytes free."""
     layout.slots.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(layout.slots).free
-    old = layout.slot(slot)
-    freed = sum(p.stat().st_blocks * 512 for p in old.rglob("*") if p.is_file()) \
-        if old.is_dir() else 0
-    if needed + reserve > free + freed:
+    if needed + reserve > free:
         raise DeviceError(f"not enough space in {layout.slots}: the bundle needs "
                           f"{needed / 1e6:.2f} MB (+{reserve / 1e6:.2f} MB reserve), "
-                          f"{(free + freed) / 1e6:.2f} MB free; nothing was changed")
+                          f"{free / 1e6:.2f} MB free; nothing was changed")
 
 
-def write_slot(layout: Layout, slot: str, bundle: Path, manifest: Manifest) -> Path:
-    """Copy a verified bundle into ``slot`` (never the current one); return the slot path."""
+def stage_copy(layout: Layout, bundle: Path, manifest: Manifest) -> Path:
+    """Copy a verified bundle beside the slots (``slots/.staged.incoming``, fsync'd), where it
+    is verified and self-tested before any slot or link is touched; return its path."""
+    staged = layout.slots / ".staged.incoming"
+    shutil.rmtree(staged, ignore_errors=True)
+    try:
+        for rel in bundle_files(manifest):
+            _copy_file(bundle / rel, staged / rel)
+        fsync_dir(staged)
+    except OSError as error:
+        shutil.rmtree(staged, ignore_errors=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DeviceError(f"disk full while copying the bundle ({error.strerror}); the "
+                              "partial copy was removed, nothing was changed") from None
+        raise
+    return staged
+
+
+def place_slot(layout: Layout, slot: str, staged: Path) -> Path:
+    """Move a staged, tested bundle into ``slot`` (never the current one), replacing what the
+    slot held; ``previous`` is unlinked first if it names that slot. Return the slot path."""
     if layout.linked_slot(layout.current) == slot:
         raise DeviceError(f"slot {slot} is the current slot; refusing to overwrite it")
     if layout.linked_slot(layout.previous) == slot:
@@ -189,21 +209,8 @@ def write_slot(layout: Layout, slot: str, bundle: Path, manifest: Manifest) -> P
         fsync_dir(layout.root)
     target = layout.slot(slot)
     shutil.rmtree(target, ignore_errors=True)
-    tmp = layout.slots / f".{slot}.incoming"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        for rel in bundle_files(manifest):
-            _copy_file(bundle / rel, tmp / rel)
-        fsync_dir(tmp)
-        os.replace(tmp, target)
-        fsync_dir(layout.slots)
-    except OSError as error:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DeviceError(f"disk full while copying into slot {slot} ({error.strerror}); "
-                              "the partial copy was removed, the running bundle is untouched") \
-                from None
-        raise
+    os.replace(staged, target)
+    fsync_dir(layout.slots)
     return target
 
 
@@ -283,20 +290,6 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: dict) -> None:

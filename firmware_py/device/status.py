@@ -8,15 +8,26 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from firmware_py.device.health import read_health
 from firmware_py.device.slots import SLOTS, Layout, read_json, slot_info
+
+
+def _board_name(path: Path) -> str | None:
+    """The name in a recorded profile, or None if there is none (or it is unreadable)."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
 
 
 def device_status(root: str | Path) -> dict[str, Any]:
     """A JSON-able report of the device root."""
     layout = Layout(Path(root))
     health = read_health(layout.health_file)
-    board = layout.board_file.read_text().strip() if layout.board_file.is_file() else None
+    board = _board_name(layout.board_file)
     return {
         "root": str(layout.root),
         "board": board,

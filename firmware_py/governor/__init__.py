@@ -1,5 +1,5 @@
-"""The power-budget governor (:mod:`.governor`) and, for tests and ``bench/governor.py``, a
-plant simulator of a board running the pipeline (:mod:`.plant`)."""
+"""The power-budget governor (:mod:`.governor`). Its simulation rig (a plant model of a board
+and the closed loop) is host-side, in ``bench/governor_sim``."""
 
 from firmware_py.governor.governor import Governor, GovernorConfig, Setpoint
 

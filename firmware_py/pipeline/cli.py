@@ -1,26 +1,33 @@
-"""``specks run``: the device pipeline on a board profile, a bundle and a source."""
+"""``specks run``: the device pipeline on a board profile, a bundle and a source.
+
+The profile holds the deployment (sinks, dashboard, stats log, power budget); the deployment
+options override it (:mod:`~firmware_py.pipeline.deployment`). Under ``specks.service`` the
+loop tells systemd it is ready and feeds its watchdog (:mod:`firmware_py.device.sdnotify`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 from pathlib import Path
+from typing import Any
 
-from firmware_py.board import REPO_BOARDS, BoardConfigError, load_board
-from firmware_py.pipeline.build import RunSpec, build_pipeline, frame_feed
+from firmware_py.board import BoardConfigError
+from firmware_py.device import DeviceError
+from firmware_py.device.sdnotify import Notifier
+from firmware_py.pipeline.build import RunSpec, build_dashboard, build_pipeline, frame_feed
+from firmware_py.pipeline.deployment import DeploymentOptions, load_deployment
 from firmware_py.pipeline.model import ModelError
-from firmware_py.pipeline.runner import RunLimits
+from firmware_py.pipeline.runner import RunLimits, StatsCallback
 from firmware_py.pipeline.status import StatusLine, status_line
+from firmware_py.shipped import DEFAULT_BUNDLE
 from firmware_py.sources import SourceError
 from firmware_py.sparse import MODES
 from firmware_py.verify import BundleError
 
 log = logging.getLogger("specks.run")
 
-ZOO_BUNDLES = REPO_BOARDS.parent / "models" / "zoo" / "bundles"
-DEFAULT_BUNDLE = ZOO_BUNDLES / "specknet-nano"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,63 +47,74 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--trusted-keys", type=Path, action="append", default=[],
                    help="directory or .pub file of trusted signing keys (repeatable)")
     p.add_argument("--jsonl", default=None, metavar="PATH", help="detections as JSON lines "
-                   "('-' = stdout)")
-    p.add_argument("--udp", default=None, metavar="HOST:PORT", help="JSON datagrams")
-    p.add_argument("--mqtt", default=None, metavar="URL", help="mqtt://[user:pass@]host[:port]")
-    p.add_argument("--spool-dir", type=Path, default=Path("spool"),
-                   help="where MQTT messages wait while the broker is away")
+                   "('-' = stdout); overrides the profile's sinks.jsonl.path")
+    p.add_argument("--udp", default=None, metavar="HOST:PORT", help="JSON datagrams; "
+                   "overrides sinks.udp's address")
+    p.add_argument("--mqtt", default=None, metavar="URL", help="mqtt://[user@]host[:port] or "
+                   "mqtts:// (TLS, port 8883); overrides sinks.mqtt's broker, keeps its other "
+                   "fields. The password: $SPECKS_MQTT_PASSWORD or sinks.mqtt.password_file")
+    p.add_argument("--spool-dir", type=Path, default=None, help="where MQTT messages wait "
+                   "while the broker is away (default: the profile's sinks.mqtt.spool_path)")
     p.add_argument("--frames", type=int, default=0, help="stop after N frames (0 = no limit)")
     p.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
     p.add_argument("--loop", action="store_true", help="replay a file, folder or clip forever")
-    p.add_argument("--no-realtime", dest="realtime", action="store_false",
-                   help="read files as fast as the pipeline takes them (no frame drops)")
+    p.add_argument("--no-realtime", dest="realtime", action="store_false", default=None,
+                   help="read files as fast as the pipeline takes them (no frame drops; "
+                   "default: the profile's capture.drop)")
     p.add_argument("--health-file", type=Path, default=None, help="rewrite a JSON health "
                    "record here every stats period")
     p.add_argument("--power-budget", type=float, default=None, metavar="WATTS",
                    help="hold the measured power at this budget (default: the board's "
                    "power.budget_w; sparse mode)")
     p.add_argument("--stats-log", default=None, metavar="PATH", help="append a stats record "
-                   "per period here (.csv or .jsonl, rotated); `specks report` plots it")
-    p.add_argument("--dashboard", nargs="?", const="127.0.0.1:8080", default=None,
-                   metavar="HOST:PORT", help="serve the live dashboard (default "
-                   "127.0.0.1:8080; any other host needs $SPECKS_DASHBOARD_TOKEN)")
+                   "per period here (.csv or .jsonl, rotated; default: the profile's "
+                   "telemetry.log_path); `specks report` plots it")
+    p.add_argument("--dashboard", nargs="?", const="", default=None, metavar="HOST:PORT",
+                   help="serve the live dashboard (default: the profile's dashboard address, "
+                   "else 127.0.0.1:8080; any other host needs $SPECKS_DASHBOARD_TOKEN)")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.set_defaults(func=run)
 
 
-def _dashboard(address: str | None):
-    """The dashboard for ``--dashboard HOST:PORT``; the token comes from the environment so
-    it never sits in a command line or a profile."""
-    if address is None:
-        return None
-    from firmware_py.dashboard import Dashboard, DashboardConfig
+def _on_stats(status: StatusLine | None, notifier: Notifier) -> StatsCallback:
+    """Each stats record to the status line and, under systemd, to the unit's status."""
+    def on_stats(stats: dict[str, Any]) -> None:
+        if status is not None:
+            status(stats)
+        notifier.status(status_line(stats))
 
-    host, _, port = address.rpartition(":")
-    return Dashboard(DashboardConfig(host=host or "127.0.0.1", port=int(port),
-                                     token=os.environ.get("SPECKS_DASHBOARD_TOKEN")))
+    return on_stats
+
+
+def _deployment(args: argparse.Namespace) -> DeploymentOptions:
+    return DeploymentOptions(jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt,
+                             spool_dir=args.spool_dir, dashboard=args.dashboard,
+                             stats_log=args.stats_log, power_budget_w=args.power_budget)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        extra = [f"telemetry.log_path={args.stats_log}"] if args.stats_log else []
-        board = load_board(args.board, [*args.overrides, *extra])
+        board = load_deployment(args.board, args.overrides, _deployment(args))
         spec = RunSpec(bundle=args.bundle, source=args.source, mode=args.mode,
                        prior_bundle=args.prior_bundle, trusted_keys=args.trusted_keys,
-                       jsonl=args.jsonl, udp=args.udp, mqtt=args.mqtt, spool_dir=args.spool_dir,
-                       loop=args.loop, realtime=args.realtime, health_file=args.health_file,
-                       power_budget_w=args.power_budget)
-        dashboard = _dashboard(args.dashboard)
+                       loop=args.loop, realtime=args.realtime, health_file=args.health_file)
+        dashboard = build_dashboard(board)
         pipeline = build_pipeline(board, spec, [dashboard] if dashboard else [])
-    except (BoardConfigError, BundleError, ModelError, SourceError, ValueError) as error:
+    except (BoardConfigError, BundleError, DeviceError, ModelError, SourceError, ValueError,
+            OSError) as error:
         log.error("%s", error)
         return 2
     if dashboard is not None:
         pipeline.on_frame = frame_feed(dashboard, pipeline.processor.detector.labels)
         dashboard.set_info(**{k: pipeline.info[k] for k in ("board", "bundle", "model")},
                            mode=pipeline.processor.mode)
-        log.info("dashboard at %s", dashboard.start())
+        try:
+            log.info("dashboard at %s", dashboard.start())
+        except OSError as error:
+            log.error("%s", error)
+            return 2
     status = None if args.quiet else StatusLine()
-    pipeline.on_stats = status
+    pipeline.on_stats = _on_stats(status, pipeline.notifier)
     signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
     log.info("%s on %s: %s, %s mode, source %s", pipeline.info["model"], board.name,
              pipeline.info["artifact"], pipeline.processor.mode, pipeline.info["source"])
@@ -107,5 +125,10 @@ def run(args: argparse.Namespace) -> int:
         stats = {}
     if status is not None:
         status.close()
+    failure = pipeline.source_failure
+    if failure is not None:
+        log.error("source %s failed after %d frames: %s", pipeline.info["source"],
+                  pipeline.frames, failure)
+        return 2
     log.info("done: %d frames; %s", pipeline.frames, status_line(stats) if stats else "")
     return 0

@@ -5,8 +5,9 @@ hash) before anything is loaded, picks the artifact the board asks for, and crea
 runner once. Choices of ours:
 
 - Artifact choice: the board's ``(runtime.prefer, runtime.precision)`` first, then the other
-  precision in the same runtime, then the other runtime. A runtime that cannot be imported on
-  this board (e.g. ExecuTorch, whose Python runtime links libtorch) is skipped with a warning.
+  precision in the same runtime, then the other runtime. A runtime that is not available on
+  this board (not installed, or ExecuTorch's runner cannot be built: no C++ compiler) is
+  skipped with a warning that names what to install.
 - Preprocessing is one table lookup. Normalisation (``(v / 255 - mean) / std``) and, for an
   int8 input, quantisation (``round(x / scale) + zero_point``, clipped) depend only on the
   pixel value and channel, so a ``(3, 256)`` table maps uint8 RGB tiles straight to the

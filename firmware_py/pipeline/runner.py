@@ -18,6 +18,11 @@ arrive meanwhile, which the stats count as skipped).
 
 Stage times: ``capture`` is the wait for the next frame (0 when one is queued: the camera is
 ahead); the other stages come from the frame processor, plus ``sink``.
+
+Under systemd (``specks.service``, ``Type=notify``) the loop sends ``READY=1`` once the capture
+runs, feeds the watchdog from each iteration (so a hung loop gets the service restarted) and
+sends ``STOPPING=1`` on the way out (:mod:`firmware_py.device.sdnotify`). The loop's time comes
+from a :class:`~firmware_py.pipeline.clock.LoopClock`: real time, or a virtual one in tests.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from firmware_py.device import health
+from firmware_py.device.sdnotify import Notifier
 from firmware_py.governor import Governor, GovernorConfig
+from firmware_py.pipeline.clock import LoopClock, MonotonicClock
 from firmware_py.pipeline.frame import FrameProcessor, FrameResult
 from firmware_py.sinks import Sink
 from firmware_py.sinks.message import DetectionMessage
@@ -70,6 +77,8 @@ class Pipeline:
     on_stats: StatsCallback | None = None
     on_frame: Callable[[FrameResult], None] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    clock: LoopClock = field(default_factory=MonotonicClock)
+    notifier: Notifier = field(default_factory=Notifier.from_environment)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -102,12 +111,15 @@ class Pipeline:
         limits = limits or RunLimits()
         self._capture = capture = Capture(self.source, self.capture_config)
         queue = capture.attach()
-        start = time.monotonic()
+        clock = self.clock
+        start = clock.now()
         not_before = 0.0
         try:
             with capture:
+                self.notifier.ready()
                 while not self._stop.is_set():
-                    if self._stop.wait(max(0.0, not_before - time.monotonic())):
+                    self.notifier.watchdog()
+                    if clock.wait(self._stop, not_before - clock.now()):
                         break
                     t = time.perf_counter()
                     frame = queue.get(timeout=0.25)
@@ -116,16 +128,23 @@ class Pipeline:
                             break
                         continue
                     not_before = self._one(frame, time.perf_counter() - t)
-                    now = time.monotonic()
+                    now = clock.now()
                     if (limits.max_frames and self.frames >= limits.max_frames) or \
                             (limits.duration_s and now - start >= limits.duration_s):
                         break
-            self._publish(self.emitter.emit(time.monotonic()))
+            self._publish(self.emitter.emit(clock.now()))
         finally:
+            self.notifier.stopping()
             self.emitter.close()
             for sink in self.sinks:
                 _guard(sink.close, sink)
         return self.last_stats
+
+    @property
+    def source_failure(self) -> str | None:
+        """Why the source ended in failure (unavailable, or given up after retries), if it
+        did; None while it runs, after it ended normally, or after :meth:`stop`."""
+        return self._capture.stats().failed if self._capture is not None else None
 
     def _govern(self, now: float) -> float:
         """Apply the governor's setpoint for the frame starting now; the next frame's
@@ -144,7 +163,7 @@ class Pipeline:
         return now + setpoint.frame_interval_s
 
     def _one(self, frame: Frame, wait_s: float) -> float:
-        now = time.monotonic()
+        now = self.clock.now()
         not_before = self._govern(now)
         result = self.processor(frame)
         if self._governed is None and self.governor_config is not None:
@@ -159,21 +178,21 @@ class Pipeline:
             self.on_frame(result)
         self._count(frame, result, {**result.timings, "capture": wait_s,
                                     "sink": time.perf_counter() - t})
-        self._publish(self.emitter.tick(time.monotonic()))
         self._tiles_run = result.tiles_run
-        self._busy_s = sum(result.timings.values())
+        self._busy_s = self.clock.now() - now  # the frame's whole turn, sinks included
+        self._publish(self.emitter.tick(self.clock.now()))
         self.frames += 1
         return not_before
 
     def _count(self, frame: Frame, result: FrameResult, timings: dict[str, float]) -> None:
-        now, tel = time.monotonic(), self.telemetry
+        now, tel = self.clock.now(), self.telemetry
         tel.count("inference", now=now)
         tel.count("tiles", result.tiles_run, now=now)
         tel.gauge("grid_tiles", result.tiles_total)
         tel.gauge("detections", len(result.detections))
         for stage, seconds in timings.items():
             tel.observe(stage_name(stage), 1000.0 * seconds, now=now)
-        tel.observe("latency_ms", 1000.0 * (now - frame.t_monotonic), now=now)
+        tel.observe("latency_ms", 1000.0 * (time.monotonic() - frame.t_monotonic), now=now)
         if self._capture is not None:
             cap = self._capture.stats()
             if cap.dropped > self._dropped:  # frames the camera delivered that were not run

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from firmware_py.power import Clock, PowerSensor, SensorConfig, SensorError, sensor_class
+from firmware_py.power.base import Clock, PowerSensor, SensorConfig, SensorError, sensor_class
 from firmware_py.power.estimate import EstimateConfig, EstimateSensor
 from firmware_py.power.fallback import FallbackSensor
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from firmware_py.power import Clock, PowerSample, PowerSensor, SensorError
+from firmware_py.power.base import Clock, PowerSample, PowerSensor, SensorError
 from firmware_py.power.estimate import EstimateConfig, EstimateSensor
 
 log = logging.getLogger(__name__)

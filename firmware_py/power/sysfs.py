@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from firmware_py.power import SensorError
+from firmware_py.power.base import SensorError
 
 
 def read_text(path: Path) -> str:

@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from firmware_py.power import (
+from firmware_py.power.base import (
     Clock,
     PowerSample,
     PowerSensor,

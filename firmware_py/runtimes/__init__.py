@@ -9,8 +9,11 @@ NCHW array (what PyTorch sees) and returns float32 arrays in the PyTorch layout,
 with :func:`to_artifact` / :func:`from_artifact`, the conversions the manifest describes.
 Rank-4 TFLite tensors are NHWC (``export.tflite``'s wrapping).
 
-Runtime modules are imported only when a runner of theirs is created: the ExecuTorch Python
-runtime links libtorch, and a LiteRT-only device must never load it.
+Runtime modules are imported only when a runner of theirs is created: a LiteRT-only device
+never loads ExecuTorch's libraries (nor builds its runner), and an ExecuTorch-only one never
+loads LiteRT. Neither runner imports torch: ``.pte`` programs run in ExecuTorch's C++ runtime
+through a small compiled shim (:mod:`.executorch`), not its Python runtime, which links
+libtorch. ``num_threads`` is the board's ``runtime.threads`` for both.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def load_runner(artifact: bytes | str | Path, fmt: Literal["pte", "tflite"],
     if fmt == "pte":
         from firmware_py.runtimes.executorch import ExecuTorchRunner
 
-        return ExecuTorchRunner(artifact)
+        return ExecuTorchRunner(artifact, num_threads=num_threads)
     if fmt == "tflite":
         from firmware_py.runtimes.litert import LiteRTRunner
 

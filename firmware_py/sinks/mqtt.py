@@ -18,22 +18,30 @@ at-least-once: a message sent but unacknowledged when the link died is sent agai
 consumer should drop duplicates by ``frame_id``.
 
 Reconnection: exponential backoff from ``reconnect_min_s`` doubling up to ``reconnect_max_s``,
-reset by a successful connection.
+reset by a successful connection. On close, the sender keeps trying (connecting first if it
+never did) until the queue is delivered or ``flush_timeout_s`` has passed, so a short run
+still delivers what it spooled. A connection the broker refuses (bad credentials) or whose
+TLS handshake fails (a certificate the CA file does not vouch for) is logged as a warning with
+the reason, once per streak, and retried on the same backoff.
+
+TLS and credentials: :mod:`~firmware_py.sinks.mqtt_config` (never from argv; the password
+from the environment or a file). Both are loaded when the sink is made, so a missing CA file
+or password file stops ``specks run`` at once with the file named.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from firmware_py.sinks import Sink, SinkConfig, register_sink
+from firmware_py.sinks import Sink, register_sink
 from firmware_py.sinks.message import DetectionMessage, dumps, stats_payload
+from firmware_py.sinks.mqtt_config import MqttConfig, credentials, tls_context
 from firmware_py.sinks.spool import Spool
 
 try:
@@ -43,41 +51,7 @@ except ImportError:  # the [device] extra installs it; only this plugin needs it
 
 log = logging.getLogger(__name__)
 
-class MqttConfig(SinkConfig):
-    type: Literal["mqtt"] = "mqtt"
-    host: str = Field("127.0.0.1", min_length=1, max_length=253, description="broker host")
-    port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
-    device: str = Field("specks", pattern=r"^[^/#+\s]+$", min_length=1, max_length=64,
-                        description="device name: the topic level after the prefix")
-    topic_prefix: str = Field("specks", pattern=r"^[^#+\s]+$", min_length=1, max_length=128,
-                              description="first topic level(s)")
-    client_id: str = Field("", max_length=128,
-                           description="MQTT client id; empty means 'specks-<device>'")
-    username: str | None = Field(None, max_length=256, description="broker user, if any")
-    password: str | None = Field(None, max_length=256, description="broker password, if any")
-    qos: int = Field(1, ge=1, le=2, description="QoS of detections and stats (1 or 2)")
-    keepalive_s: int = Field(15, ge=2, le=3600,
-                             description="MQTT keepalive; a dead link is noticed within 1.5x")
-    connect_timeout_s: float = Field(5.0, gt=0, le=120,
-                                     description="TCP connect plus CONNACK wait")
-    reconnect_min_s: float = Field(0.5, gt=0, le=600, description="first reconnect delay")
-    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="reconnect delay cap")
-    inflight: int = Field(20, ge=1, le=1000, description="unacknowledged publishes at once")
-    spool_path: str = Field("spool/mqtt.sqlite3", min_length=1, max_length=4096,
-                            description="on-disk queue file (SQLite), kept across restarts")
-    spool_max_messages: int = Field(100_000, ge=1, le=100_000_000,
-                                    description="queue bound in messages; oldest dropped")
-    spool_max_bytes: int = Field(64 * 2**20, ge=1024, le=2**40,
-                                 description="queue bound in payload bytes; oldest dropped")
-    spool_durable: bool = Field(False, description="fsync every queue write (power-cut safe, "
-                                "slower, wears SD cards)")
-    flush_timeout_s: float = Field(2.0, ge=0, le=600,
-                                   description="on close, wait this long to deliver the queue")
-
-    @property
-    def topics(self) -> dict[str, str]:
-        base = f"{self.topic_prefix}/{self.device}"
-        return {kind: f"{base}/{kind}" for kind in ("detections", "stats", "availability")}
+__all__ = ["MqttConfig", "MqttSink"]
 
 
 class _Session:
@@ -123,6 +97,8 @@ class MqttSink(Sink):
             raise ImportError("the mqtt sink needs paho-mqtt>=2.0 (pip install 'specks[device]')")
         super().__init__(config)
         self.topics = config.topics
+        self._tls = tls_context(config)
+        self._username, self._password = credentials(config)
         self.spool = Spool(config.spool_path, config.spool_max_messages,
                            config.spool_max_bytes, config.spool_durable)
         self.delivered = 0
@@ -173,9 +149,20 @@ class MqttSink(Sink):
 
     # -- sender thread ------------------------------------------------------------------------
 
+    def _finished(self) -> bool:
+        """Closing, and the queue is delivered or the flush deadline has passed."""
+        return self._closing.is_set() and (
+            not len(self.spool) or time.monotonic() > self._flush_deadline)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before reconnecting; while closing, never past the flush deadline."""
+        if not self._closing.wait(seconds):
+            return
+        time.sleep(max(0.0, min(seconds, self._flush_deadline - time.monotonic())))
+
     def _run(self) -> None:
         delay = self.config.reconnect_min_s
-        while not self._closing.is_set():
+        while not self._finished():
             client = None
             try:
                 client = self._connect()
@@ -188,7 +175,9 @@ class MqttSink(Sink):
                 log.exception("mqtt: sender error; retrying in %.1f s", delay)
             if client is not None:
                 delay = self.config.reconnect_min_s
-            self._closing.wait(delay)
+            if self._finished():
+                break
+            self._pause(delay)
             if client is None:
                 delay = min(2 * delay, self.config.reconnect_max_s)
 
@@ -209,34 +198,50 @@ class MqttSink(Sink):
         client.connect_timeout = cfg.connect_timeout_s
         client.max_inflight_messages_set(cfg.inflight)
         client.will_set(self.topics["availability"], "offline", qos=1, retain=True)
-        if cfg.username is not None:
-            client.username_pw_set(cfg.username, cfg.password)
+        if self._username is not None:
+            client.username_pw_set(self._username, self._password)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
         try:
-            client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+            client.connect(cfg.host, cfg.broker_port, keepalive=cfg.keepalive_s)
+        except ssl.SSLError as e:
+            self._refuse(f"TLS handshake failed: {_tls_reason(e)} (is sinks.mqtt.ca_file the "
+                         "CA that signed the broker's certificate, and its name the host?)")
+            return None
         except OSError as e:
-            log.debug("mqtt: connect to %s:%d failed: %s", cfg.host, cfg.port, e)
+            log.debug("mqtt: connect to %s:%d failed: %s", cfg.host, cfg.broker_port, e)
             return None
         client.loop_start()
         deadline = time.monotonic() + cfg.connect_timeout_s
         while not (session.connected.is_set() or session.lost.is_set()):
-            if self._closing.is_set() or time.monotonic() > deadline:
+            if self._finished() or time.monotonic() > deadline:
                 break
             session.connected.wait(0.05)
         if not session.connected.is_set() or session.lost.is_set():
             if session.refused:
-                level = logging.DEBUG if session.refused == self._refused else logging.WARNING
-                log.log(level, "mqtt: %s:%d refused the connection: %s", cfg.host, cfg.port,
-                        session.refused)
-                self._refused = session.refused
+                self._refuse(f"refused the connection: {session.refused}")
+            elif session.lost.is_set():
+                self._refuse("closed the connection before accepting it (a TLS port without "
+                             "tls, or a broker that requires a client certificate?)")
+            elif not self._finished():
+                self._refuse(f"sent no CONNACK within {cfg.connect_timeout_s:g} s")
             client.disconnect()
             client.loop_stop()
             return None
         self._session = session
         self._refused = None
         self.connects += 1
-        log.info("mqtt: connected to %s:%d (%d queued)", cfg.host, cfg.port, len(self.spool))
+        log.info("mqtt: connected to %s:%d%s (%d queued)", cfg.host, cfg.broker_port,
+                 " over TLS" if self._tls else "", len(self.spool))
         client.publish(self.topics["availability"], "online", qos=1, retain=True)
         return client
+
+    def _refuse(self, reason: str) -> None:
+        """Log why a connection failed: a warning the first time, then quietly until it
+        changes or a connection succeeds."""
+        level = logging.DEBUG if reason == self._refused else logging.WARNING
+        log.log(level, "mqtt: %s:%d %s", self.config.host, self.config.broker_port, reason)
+        self._refused = reason
 
     def _pump(self, client: Any) -> None:
         """Publish from the spool head and remove what the broker acknowledges, until the link
@@ -265,7 +270,7 @@ class MqttSink(Sink):
             self.unacked = len(inflight)
             self._wake.wait(0.5)
         log.warning("mqtt: lost %s:%d; %d queued, %d unacknowledged will be re-sent",
-                    self.config.host, self.config.port, len(self.spool), len(inflight))
+                    self.config.host, self.config.broker_port, len(self.spool), len(inflight))
 
     def _disconnect(self, client: Any) -> None:
         session, self._session = self._session, None
@@ -276,6 +281,13 @@ class MqttSink(Sink):
                 info.wait_for_publish(timeout=1.0)
             client.disconnect()
         client.loop_stop()
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """The useful part of an SSL error: the verification message when there is one."""
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate verify failed: {error.verify_message}"
+    return error.reason or str(error)
 
 
 def _drain(queue: collections.deque[int]) -> list[int]:

@@ -38,6 +38,11 @@ class SourceError(OSError):
     it with backoff."""
 
 
+class SourceUnavailable(SourceError):
+    """A source that retrying cannot bring back: a missing or undecodable file or folder, a
+    package that is not installed. The capture gives up at once instead of retrying."""
+
+
 class SourceConfig(BaseModel):
     """Fields every source shares; a plugin adds ``type: Literal[<key>]`` and its own."""
 

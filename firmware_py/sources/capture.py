@@ -10,7 +10,10 @@ and never builds lag (Frigate's rule: drop frames, never fall behind).
 The same thread supervises the source. A failed ``open``, an exception from ``read`` or a
 camera that stops delivering closes the source and reopens it after an exponential backoff
 (``backoff_initial_s * backoff_factor**k``, capped at ``backoff_max_s``; reset by the first
-good frame). Consumers keep running and simply wait; the stats report reconnects and the
+good frame). A :class:`~firmware_py.sources.SourceUnavailable` (a missing or undecodable file,
+a missing package) is not retried, and neither is a source past ``max_attempts`` failures in
+a row: the capture ends and ``CaptureStats.failed`` says why, so the caller can exit non-zero.
+While it retries, consumers keep running and simply wait; the stats report reconnects and the
 gap, the seconds from the last frame before a failure to the first frame after it (an
 outage still in progress counts up to now). Counters are Frigate-style named metrics:
 ``camera_fps`` over a monotonic-clock window, ``dropped``, ``reconnects``, ``gap_s``.
@@ -29,7 +32,14 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from firmware_py.sources import Frame, FrameSource, SourceError, Streams, readonly
+from firmware_py.sources import (
+    Frame,
+    FrameSource,
+    SourceError,
+    SourceUnavailable,
+    Streams,
+    readonly,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +168,7 @@ class CaptureStats:
     connected: bool
     running: bool
     last_error: str | None
+    failed: str | None = None  # why the capture ended without the source ending, if it did
 
 
 class Capture:
@@ -186,6 +197,7 @@ class Capture:
         self._started_t = 0.0
         self._connected = False
         self._last_error: str | None = None
+        self._failed: str | None = None
 
     def attach(self, maxsize: int | None = None) -> LatestFrames:
         """A new consumer queue (``maxsize`` 1 or 2; default ``queue_size``)."""
@@ -240,7 +252,7 @@ class Capture:
                 source=self.source.name, camera_fps=self._rate.rate(now), frames=self._next_id,
                 dropped=sum(q.dropped for q in self._queues), reconnects=self._reconnects,
                 failures=self._failures, gap_s=gap, connected=self._connected,
-                running=self.running, last_error=self._last_error)
+                running=self.running, last_error=self._last_error, failed=self._failed)
 
     def _run(self) -> None:
         failed_in_a_row = 0
@@ -257,9 +269,11 @@ class Capture:
                         self._backoff.reset()
                         continue
                 failed_in_a_row += 1
+                if self._failed is not None:
+                    break
                 if self.config.max_attempts and failed_in_a_row >= self.config.max_attempts:
-                    log.error("%s: giving up after %d failures in a row", self.source.name,
-                              failed_in_a_row)
+                    self._failed = (f"gave up after {failed_in_a_row} failures in a row: "
+                                    f"{self._last_error}")
                     break
                 self._stop.wait(self._backoff.next())
         finally:
@@ -293,7 +307,10 @@ class Capture:
         return _END if streams is None else streams
 
     def _fail(self, error: Exception, during: str) -> None:
-        if isinstance(error, SourceError):
+        if isinstance(error, SourceUnavailable):
+            with self._lock:
+                self._failed = str(error)
+        elif isinstance(error, SourceError):
             log.warning("%s: %s failed: %s", self.source.name, during, error)
         else:
             log.exception("%s: unexpected error during %s", self.source.name, during)

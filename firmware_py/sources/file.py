@@ -15,7 +15,14 @@ from typing import Literal
 import cv2
 from pydantic import Field
 
-from firmware_py.sources import Pacer, SourceConfig, SourceError, Streams, register_source
+from firmware_py.sources import (
+    Pacer,
+    SourceConfig,
+    SourceError,
+    SourceUnavailable,
+    Streams,
+    register_source,
+)
 from firmware_py.sources.videocapture import CaptureArgs, VideoCaptureSource, to_rgb
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,12 @@ class FileSource(VideoCaptureSource):
 
     def open(self) -> None:
         if not Path(self.config.path).is_file():
-            raise SourceError(f"{self.name}: no such video file {self.config.path}")
-        super().open()
+            raise SourceUnavailable(f"{self.name}: no such video file {self.config.path}")
+        try:
+            super().open()
+        except SourceError as error:  # a file that does not open now never will
+            raise SourceUnavailable(f"{self.name}: cannot decode {self.config.path} (corrupt, "
+                                    "truncated or an unsupported format)") from error
         self._index = 0
         self.fps = self._frame_rate()
         self._pacer = Pacer(self.fps if self.config.realtime else 0.0)

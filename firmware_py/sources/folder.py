@@ -18,7 +18,7 @@ from firmware_py.sources import (
     FrameSource,
     Pacer,
     SourceConfig,
-    SourceError,
+    SourceUnavailable,
     Streams,
     natural_key,
     register_source,
@@ -54,13 +54,13 @@ class FolderSource(FrameSource):
     def open(self) -> None:
         folder = Path(self.config.path)
         if not folder.is_dir():
-            raise SourceError(f"{self.name}: no such folder {folder}")
+            raise SourceUnavailable(f"{self.name}: no such folder {folder}")
         suffixes = {ext.lower() for ext in self.config.extensions}
         self.paths = sorted((p for p in folder.iterdir()
                              if p.is_file() and p.suffix.lower() in suffixes),
                             key=lambda p: natural_key(p.name))
         if not self.paths:
-            raise SourceError(f"{self.name}: no {sorted(suffixes)} images in {folder}")
+            raise SourceUnavailable(f"{self.name}: no {sorted(suffixes)} images in {folder}")
         self._index = 0
         self._pacer = Pacer(self.config.fps)
 
@@ -78,7 +78,8 @@ class FolderSource(FrameSource):
                 continue
             self._pacer.wait()
             return Streams(to_rgb(bgr), index=index)
-        raise SourceError(f"{self.name}: none of the images in {self.config.path} decode")
+        raise SourceUnavailable(f"{self.name}: none of the images in {self.config.path} "
+                                "decode")
 
     def close(self) -> None:
         self.paths = []

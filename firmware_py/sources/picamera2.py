@@ -37,6 +37,7 @@ from firmware_py.sources import (
     Side,
     SourceConfig,
     SourceError,
+    SourceUnavailable,
     Streams,
     register_source,
 )
@@ -70,8 +71,9 @@ def _import_picamera2() -> Callable[[int], Any]:
     try:
         from picamera2 import Picamera2
     except ImportError as e:
-        raise SourceError("the picamera2 source needs the picamera2 package (Raspberry Pi "
-                          "OS: apt install python3-picamera2)") from e
+        raise SourceUnavailable("the picamera2 source needs the picamera2 package (Raspberry "
+                                "Pi OS: apt install python3-picamera2, and a venv made with "
+                                "--system-site-packages)") from e
     return Picamera2
 
 

@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from firmware_py.sources import FrameSource, SourceConfig, SourceError, Streams, register_source
+from firmware_py.sources import (
+    FrameSource,
+    SourceConfig,
+    SourceError,
+    SourceUnavailable,
+    Streams,
+    register_source,
+)
 from firmware_py.sources.file import FileConfig, FileSource
 from firmware_py.sources.folder import FolderConfig, FolderSource
 
@@ -51,7 +58,7 @@ class SynthSource(FrameSource):
                                  (folder / "gt.jsonl").read_text().splitlines() if line]
             frames = folder / self.meta["source"]
         except (OSError, ValueError, KeyError) as e:
-            raise SourceError(f"{self.name}: {folder} is not a synth clip: {e!r}") from e
+            raise SourceUnavailable(f"{self.name}: {folder} is not a synth clip: {e!r}") from e
         self._inner = self._frames_source(frames)
         self._inner.open()
 

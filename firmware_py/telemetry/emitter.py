@@ -30,15 +30,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from firmware_py.telemetry.config import TelemetryConfig
 from firmware_py.telemetry.counters import Telemetry
 from firmware_py.telemetry.energy import EnergyMeter
 from firmware_py.telemetry.statslog import StatsLog
 from firmware_py.telemetry.system import CpuFrequency, ThermalZones
 
 if TYPE_CHECKING:
-    from firmware_py.power import PowerSample, PowerSensor
+    from firmware_py.power.base import PowerSample, PowerSensor
     from firmware_py.sinks import Sink
 
 log = logging.getLogger(__name__)
@@ -47,28 +46,6 @@ log = logging.getLogger(__name__)
 def _key(name: str) -> str:
     """A rail name as part of a field name: ``"VDD_CPU GPU"`` -> ``"vdd_cpu_gpu"``."""
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "rail"
-
-
-class TelemetryConfig(BaseModel):
-    """Telemetry windows, periods and the stats log (a board profile's ``telemetry``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    window_s: float = Field(5.0, gt=0.0, le=3600.0, description="window of rates and "
-                            "latency statistics, seconds")
-    capacity: int = Field(4096, ge=16, le=1_000_000, description="events held per counter "
-                          "(bounds memory; more events than this in one window shrink it)")
-    period_s: float = Field(1.0, gt=0.0, le=3600.0, description="seconds between stats "
-                            "records")
-    power_period_s: float = Field(0.2, gt=0.0, le=60.0, description="seconds between power "
-                                  "readings (energy is integrated over them)")
-    log_path: str = Field("", max_length=4096, description="stats log (.csv for CSV, else "
-                          "JSON Lines); empty = no log")
-    max_bytes: int = Field(4 * 2**20, ge=1024, le=2**40, description="rotate the log before "
-                           "it grows past this many bytes")
-    backups: int = Field(5, ge=1, le=1000, description="rotated log parts kept")
-    sysfs_root: str = Field("/sys", min_length=1, max_length=4096, description="sysfs mount "
-                            "point for thermal zones and cpufreq (a fake tree in tests)")
 
 
 class TelemetryEmitter:

@@ -8,6 +8,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from firmware_py.cli import one_line_errors
+
+from ..sizes import parse_wxh
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -16,12 +20,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _parse_wxh(text: str) -> tuple[int, int]:
-    w, _, h = text.lower().partition("x")
-    try:
-        return int(w), int(h or w)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1920x1080, got '{text}'") from None
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from .boxes import DatasetError
+
+    return (DatasetError, FileNotFoundError, ValueError)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -84,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic small-object dataset (or a clip)")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--images", type=int, default=100, help="number of still images")
-    p.add_argument("--size", type=_parse_wxh, default=(640, 640), help="image WxH")
+    p.add_argument("--size", type=parse_wxh, default=(640, 640), help="image WxH")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("yolo", "coco"), default="yolo")
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of images in val")
@@ -95,10 +97,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="clip frame rate")
     p.add_argument("--image-folder", action="store_true",
                    help="clip as frames/NNNNNN.png instead of clip.mp4")
-    p.set_defaults(func=_synth)
+    p.set_defaults(func=one_line_errors(_synth, _expected_errors))
 
     p = sub.add_parser("check", help="validate a dataset; list every error with file:line")
     p.add_argument("data", type=Path, help="YOLO data.yaml (or its folder), or a COCO .json")
     p.add_argument("--images", type=Path, default=None,
                    help="image folder of a COCO json (default: the json's folder)")
-    p.set_defaults(func=_check)
+    p.set_defaults(func=one_line_errors(_check, _expected_errors))

@@ -24,12 +24,12 @@ check fails, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,35 +43,22 @@ log = logging.getLogger("arm64-lane")
 # model of its own (neoverse-n1 / cortex-a76 are the closest).
 CORES = {"cortex-a53": "rpi-zero2w", "cortex-a57": "jetson-nano", "cortex-a72": "rpi4",
          "cortex-a76": "rpi5"}
-# The runtimes checked; add "executorch" once the torch-free ExecuTorch runner is in
-# firmware_py (``specks selftest --runtimes executorch`` selects it), or pass --runtimes.
-RUNTIMES = ("litert",)
+# The runtimes checked (``specks selftest --runtimes R`` and ``runtime.prefer=R`` select one);
+# a new runtime is one more name here.
+RUNTIMES = ("litert", "executorch")
 BUNDLES = ("specknet-nano", "csnet-prior")
 PRECISIONS = ("int8", "fp32")
 FRAMES = 20
 DETERMINISTIC = ("power.budget_w=null",)  # the governor off: see the module docstring
 
 
-@dataclass(frozen=True)
-class Assets:
-    """The staged files the commands name.
-
-    NOTE: until the wheel ships the board profiles, trusted keys and zoo bundles
-    (importlib.resources), they are staged by lane.sh and passed explicitly. With the packaged
-    defaults, ``board`` becomes ``["--board", profile]`` and ``keys`` an empty list, and the
-    bundle paths become the packaged ones.
-    """
-
-    target: Target
-
-    def board(self, profile: str) -> list[str]:
-        return ["--board", self.target.path(f"boards/{profile}.yaml")]
-
-    def bundle(self, name: str) -> str:
-        return self.target.path(f"bundles/{name}")
-
-    def keys(self) -> list[str]:
-        return ["--trusted-keys", self.target.path("boards/trusted_keys")]
+@functools.cache
+def bundle_paths(target: Target) -> dict[str, str]:
+    """The shipped bundles inside the installed wheel (``firmware_py.shipped``), by name, as
+    the target sees them: the board profiles and the zoo key come from the package too, so
+    the commands name only the profile."""
+    out = target.python("from firmware_py.shipped import ZOO_BUNDLES; print(ZOO_BUNDLES)")
+    return {name: f"{out.strip()}/{name}" for name in BUNDLES}
 
 
 def _sets(items: tuple[str, ...]) -> list[str]:
@@ -80,8 +67,7 @@ def _sets(items: tuple[str, ...]) -> list[str]:
 
 def selftest(target: Target, profile: str, bundle: str, runtime: str, precision: str
              ) -> dict[str, Any]:
-    assets = Assets(target)
-    out = target.specks(["selftest", assets.bundle(bundle), *assets.board(profile),
+    out = target.specks(["selftest", bundle_paths(target)[bundle], "--board", profile,
                          "--runtimes", runtime, "--json",
                          *_sets((f"runtime.prefer={runtime}", f"runtime.precision={precision}"))],
                         f"{profile}-selftest-{bundle}-{runtime}-{precision}")
@@ -95,10 +81,8 @@ def selftest(target: Target, profile: str, bundle: str, runtime: str, precision:
 
 
 def run(target: Target, profile: str, runtime: str) -> tuple[Outcome, Path]:
-    assets = Assets(target)
     jsonl = f"out/{target.name}/{profile}-run-{runtime}.jsonl"
-    out = target.specks(["run", *assets.board(profile), "--bundle",
-                         assets.bundle("specknet-nano"), *assets.keys(), "--source",
+    out = target.specks(["run", "--board", profile, "--source",  # the shipped specknet-nano
                          target.path("clip"), "--mode", "sparse", "--no-realtime", "--frames",
                          str(FRAMES), "--jsonl", target.path(jsonl), "--quiet",
                          *_sets((*DETERMINISTIC, f"runtime.prefer={runtime}"))],
@@ -155,7 +139,7 @@ def check_core(core: str, profile: str, arm: Target, x86: Target, runtimes: tupl
                 selftests.append(mine)
                 log.info("%s selftest %s %s %s: %s %s", core, bundle, runtime, precision,
                          "pass" if mine["passed"] else "FAIL", mine["error"] or
-                         f"(worst cosine, max|d|/allowed: {mine['figures']['worst']})")
+                         f"(tightest check {mine['figures']['worst']})")
     runs = [compare_run(run(arm, profile, rt), run(x86, profile, rt), rt, tol)
             for rt in runtimes]
     for r in runs:

@@ -1,8 +1,9 @@
 """The lane's per-core tables: self-test figures and detection-match figures with peak RSS.
 
-Self-test rows show, per output set, the worst cosine to the golden output and the worst
-``max|d| / allowed`` (above 1 fails), next to the x86 figures of the same artifact: equal
-figures mean the board computes what x86 computes, whatever the golden verdict. Run rows show
+Self-test rows show the tightest of the self-test's checks (``firmware_py.agreement``: its
+metric, value, tolerance and margin; a negative margin fails), the same check's margin on x86
+and the largest difference of any metric's value between the board and x86: 0 means the board
+computes what x86 computes, whatever the golden verdict. Run rows show
 the frame-by-frame match against x86 (``tests/arm64/match.py``) and the peak RSS of each
 side; the arm64 figure is qemu-user's process (guest plus translator), an upper bound.
 """
@@ -13,23 +14,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def _worst(result: Mapping[str, Any] | None) -> tuple[float, float] | None:
-    """(lowest cosine, highest max|d|/allowed) over a self-test result's outputs."""
-    if not result or not result.get("outputs"):
+def _worst(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The self-test check with the smallest margin (negative: failed)."""
+    if not result or not result.get("checks"):
         return None
-    outputs = result["outputs"]
-    return (min(o["cosine"] for o in outputs),
-            max(o["max_abs_error"] / max(o["allowed_abs_error"], 1e-12) for o in outputs))
+    return min(result["checks"], key=lambda c: c["margin"])
 
 
 def selftest_figures(board: Mapping[str, Any], x86: Mapping[str, Any]) -> dict[str, Any]:
-    """The worst figures on both sides and their largest difference per output."""
+    """The tightest check on both sides and the largest difference of any metric's value."""
     mine, ref = board.get("result"), x86.get("result")
     diff = None
-    if mine and ref and len(mine["outputs"]) == len(ref["outputs"]):
-        diff = max(max(abs(a["cosine"] - b["cosine"]), abs(a["max_abs_error"] -
-                                                         b["max_abs_error"]))
-                   for a, b in zip(mine["outputs"], ref["outputs"], strict=True))
+    if mine and ref:
+        theirs = {c["metric"]: c["value"] for c in ref["checks"]}
+        if set(theirs) == {c["metric"] for c in mine["checks"]}:
+            diff = max((abs(c["value"] - theirs[c["metric"]]) for c in mine["checks"]),
+                       default=0.0)
     return {"worst": _worst(mine), "x86_worst": _worst(ref), "max_diff_vs_x86": diff}
 
 
@@ -38,19 +38,21 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def selftest_table(cores: Sequence[Mapping[str, Any]]) -> str:
-    head = (f"{'core':<11} {'bundle':<14} {'rt':<10} {'prec':<5} {'cos':>8} {'d/allow':>8} "
-            f"{'x86 cos':>8} {'x86 d/a':>8} {'diff':>8}  result")
+    head = (f"{'core':<11} {'bundle':<14} {'rt':<10} {'prec':<5} {'tightest check':<16} "
+            f"{'value':>8} {'tol':>8} {'margin':>8} {'x86 margin':>10} {'diff':>8}  result")
     rows = [head, "-" * len(head)]
     for core in cores:
         for t in core["selftests"]:
             f = t["figures"]
-            worst, ref = f["worst"] or (None, None), f["x86_worst"] or (None, None)
+            worst, ref = f["worst"] or {}, f["x86_worst"] or {}
             verdict = "pass" if t["passed"] else f"FAIL {t.get('error') or ''}".strip()
             rows.append(f"{core['core']:<11} {t['bundle']:<14} {t['runtime']:<10} "
-                        f"{t['precision']:<5} {_fmt(worst[0], '.5f'):>8} "
-                        f"{_fmt(worst[1], '.3f'):>8} {_fmt(ref[0], '.5f'):>8} "
-                        f"{_fmt(ref[1], '.3f'):>8} {_fmt(f['max_diff_vs_x86'], '.1e'):>8}  "
-                        f"{verdict}")
+                        f"{t['precision']:<5} {worst.get('metric', '-'):<16} "
+                        f"{_fmt(worst.get('value'), '.4g'):>8} "
+                        f"{_fmt(worst.get('tolerance'), '.4g'):>8} "
+                        f"{_fmt(worst.get('margin'), '.3g'):>8} "
+                        f"{_fmt(ref.get('margin'), '.3g'):>10} "
+                        f"{_fmt(f['max_diff_vs_x86'], '.1e'):>8}  {verdict}")
     return "\n".join(rows)
 
 

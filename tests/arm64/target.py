@@ -68,6 +68,12 @@ class Target:
         """A staged file's path as the command sees it."""
         return f"{self.guest_dir}/{relative}"
 
+    def python(self, code: str, timeout_s: float = 600.0) -> str:
+        """The stdout of ``python -c CODE`` in the target's venv."""
+        done = subprocess.run([*self.prefix, "-c", code], capture_output=True, text=True,
+                              timeout=timeout_s, stdin=subprocess.DEVNULL, check=True)
+        return done.stdout
+
     def specks(self, args: list[str], record: str, timeout_s: float = 1800.0) -> Outcome:
         """Run ``specks ARGS`` through the probe; its record goes to ``out/<record>.json``."""
         relative = f"out/{self.name}/{record}.json"

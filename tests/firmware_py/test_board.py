@@ -5,19 +5,20 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from firmware_py.board import (
-    REPO_BOARDS,
     BoardConfig,
     BoardConfigError,
     PowerConfig,
     load_board,
 )
 from firmware_py.power import open_board_sensor
+from firmware_py.shipped import BOARDS as SHIPPED_DIR
 from firmware_py.sparse import min_budget
 from firmware_py.tiling import TileGrid
 
-SHIPPED = sorted(p.stem for p in REPO_BOARDS.glob("*.yaml"))
+SHIPPED = sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
 BOARDS = ("rpi5", "rpi4", "rpi-zero2w", "jetson-orin-nano", "jetson-nano", "x86-generic")
 
 
@@ -93,3 +94,34 @@ def test_a_profiles_estimate_sensor_uses_its_coefficients(tmp_path):
                                       "power.estimate.min_interval_s=0.01"])
     sample = open_board_sensor(board.power).read()
     assert sample.estimated and sample.watts == board.power.estimate.idle_w
+
+
+def test_secrets_are_refused_in_a_profile_without_being_repeated(tmp_path):
+    path = write(tmp_path, "name: x\ndashboard:\n  host: 0.0.0.0\n  token: abcdefghijklmnop0123\n"
+                 "sinks:\n  mqtt:\n    username: cam\n    password: hunter2\n")
+    with pytest.raises(BoardConfigError) as error:
+        load_board(str(path))
+    text = str(error.value)
+    assert "field 'dashboard'" in text and "SPECKS_DASHBOARD_TOKEN" in text
+    assert "field 'sinks.mqtt'" in text and "SPECKS_MQTT_PASSWORD" in text
+    assert "hunter2" not in text and "abcdefghijklmnop" not in text
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profiles_document_the_deployment_sections(name):
+    text = (SHIPPED_DIR / f"{name}.yaml").read_text()
+    for section in ("sinks:", "dashboard:", "log_path:", "budget_w:"):
+        assert section in text, f"{name}.yaml: no {section} example"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_commented_mqtt_example_is_a_valid_section(name):
+    lines = (SHIPPED_DIR / f"{name}.yaml").read_text().splitlines()
+    start = lines.index("  # mqtt:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("  # "):
+            break
+        block.append(line.replace("  # ", "  ", 1))
+    board = BoardConfig.model_validate(yaml.safe_load("sinks:\n" + "\n".join(block)))
+    assert board.sinks.mqtt.tls and board.sinks.mqtt.broker_port == 8883

@@ -33,8 +33,28 @@ def test_show_prints_the_resolved_profile_with_overrides(capsys):
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["power"]["budget_w"] == 4.5 and shown["runtime"]["threads"] == 2
     assert "cut_margin" in shown["tiles"]  # defaults are filled in
+    assert shown["sinks"] == {"jsonl": None, "udp": None, "mqtt": None}  # the deployment too
+    assert shown["dashboard"] is None and shown["telemetry"]["log_path"] == ""
     again = BoardConfig.model_validate(shown)  # the output is itself a valid profile
     assert again == load_board("rpi5", ["power.budget_w=4.5", "runtime.threads=2"])
+
+
+def test_show_and_list_print_the_profiles_deployment(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "site.yaml"
+    path.write_text("name: site\nsinks:\n  mqtt: {host: broker.lan, tls: true, qos: 2}\n"
+                    "  jsonl: {path: log/d.jsonl}\ndashboard: {port: 9000}\n"
+                    "telemetry: {log_path: log/stats.jsonl}\n")
+    assert main(["boards", "show", str(path)]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    mqtt = shown["sinks"]["mqtt"]
+    assert (mqtt["host"], mqtt["tls"], mqtt["qos"], mqtt["spool_max_messages"]) == \
+        ("broker.lan", True, 2, 100_000)
+    assert shown["sinks"]["jsonl"]["max_bytes"] == 16 * 2**20
+    assert shown["dashboard"]["port"] == 9000 and shown["dashboard"]["max_clients"] == 16
+    monkeypatch.setenv("SPECKS_BOARD_DIR", str(tmp_path))
+    assert main(["boards"]) == 0
+    site = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("site"))
+    assert site.endswith("jsonl,mqtt,dashboard,stats-log")
 
 
 def test_show_a_wrong_field_exits_2_naming_field_and_file(tmp_path, capsys):

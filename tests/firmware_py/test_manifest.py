@@ -53,7 +53,7 @@ def test_decode_is_discriminated_on_type() -> None:
     {"files": {"../escape.bin": SHA}},
     {"files": {"/abs.bin": SHA}},
     {"files": {"a.bin": "XYZ"}},
-    {"schema_version": 2},
+    {"schema_version": 3},
     {"artifacts": []},
 ])
 def test_rejects_invalid(bad: dict) -> None:
@@ -64,7 +64,7 @@ def test_rejects_invalid(bad: dict) -> None:
 def test_json_is_plain_data() -> None:
     data = json.loads(Manifest.model_validate(manifest_dict()).to_json_bytes())
     assert data["artifacts"][0]["inputs"][0]["layout"] == "NHWC"
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
 
 
 def test_device_modules_do_not_import_torch() -> None:

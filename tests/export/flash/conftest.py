@@ -1,5 +1,5 @@
 """Flash-test fixtures: a real OpenSSH server on 127.0.0.1 (session-wide) and two signed
-versions of a tiny bundle with a trusted-keys folder for the simulated devices."""
+versions of the device tests' bundle with a trusted-keys folder for the simulated devices."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundles import make_bundle
+from tests.data.make_device_bundle import BUNDLE, KEYS
 from tests.export.flash.sshd import SSHD, Sshd
 from tests.firmware_py.device.bundles import resign
+from tests.required import required_tool
 
 SPECKS = str(Path(sys.executable).parent / "specks")
 
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory):
-    if not SSHD.exists():
-        pytest.skip(f"{SSHD} is not installed (apt install openssh-server); the CI installs it")
+    required_tool("sshd", "apt-get install openssh-server", candidates=(str(SSHD),))
     with Sshd(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 
@@ -28,7 +28,8 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
 def flash_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``{"v1", "v2": bundle dirs, "keys": trusted-keys folder, "private": signer key}``."""
     root = tmp_path_factory.mktemp("flash-bundles")
-    _, private, public = make_bundle(root / "tiny", root / "signer")
+    shutil.copytree(BUNDLE, root / "tiny")
+    private, public = KEYS / "specks.key", KEYS / "specks.pub"
     v2 = resign(root / "tiny", root / "tiny-v2", private, metrics={"version": 2})
     keys = root / "trusted"
     keys.mkdir()

@@ -136,5 +136,9 @@ def test_local_rootfs_is_recognised(tmp_path, flash_bundles) -> None:
     assert result.result == "installed", result.message
     assert bundle_version(Layout(rootfs / "opt" / "specks").current) == result.new
     unit = rootfs / "etc" / "systemd" / "system" / "specks.service"
-    assert "ExecStart=specks run --board x86-generic" in unit.read_text()
+    text = unit.read_text()  # paths as the booted board sees them, not this mount's
+    assert ("ExecStart=specks run --board /opt/specks/board.yaml --bundle /opt/specks/current"
+            in text)
+    assert "name: x86-generic" in (rootfs / "opt" / "specks" / "board.yaml").read_text()
+    assert "ReadWritePaths=/opt/specks/run " in text and str(tmp_path) not in text
     assert (unit.parent / "multi-user.target.wants" / "specks.service").is_symlink()

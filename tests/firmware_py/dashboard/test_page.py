@@ -14,6 +14,7 @@ import pytest
 from firmware_py.dashboard.page import CHARTS, page_html
 from tests.firmware_py.dashboard.chromium import Chromium, find_chromium
 from tests.firmware_py.dashboard.scene import BACKLOG, TOKEN
+from tests.required import required_tool
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "runs" / "test-artifacts" / "dashboard.png"
 COUNTERS = "Object.assign({}, document.body.dataset)"
@@ -28,10 +29,7 @@ def test_the_page_is_self_contained():
 
 @pytest.fixture(scope="module")
 def chromium_binary() -> str:
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip("no chromium binary (apt-get install chromium; .ci/run installs it)")
-    return binary
+    return find_chromium() or required_tool("chromium", "apt-get install chromium")
 
 
 def test_the_page_shows_live_frames_and_counters_in_chromium(

@@ -8,14 +8,16 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from firmware_py.device import load_trusted_keys
-from firmware_py.device.install import InstallOptions, install, rollback
-from firmware_py.device.slots import Layout, bundle_version
+from firmware_py.device.install import InstallOptions, install, resolve_board, rollback
+from firmware_py.device.slots import Layout, bundle_version, read_manifest
 from firmware_py.verify import verify_bundle
 from tests.firmware_py.device.bundles import REFUSALS, flip_byte, resign, stand_in_restart
 
@@ -50,7 +52,7 @@ def test_first_install_then_upgrade_keeps_the_old_one_as_previous(root, bundles)
     assert layout.linked_slot(layout.previous) == "a"
     keys = load_trusted_keys(bundles["keys"])
     assert verify_bundle(layout.current, keys).metrics["version"] == 2
-    assert (root / "board").read_text().strip() == "x86-generic"
+    assert yaml.safe_load((root / "board.yaml").read_text())["name"] == "x86-generic"
     record = json.loads((root / "run" / "install.json").read_text())
     assert record["result"] == "installed" and record["new"] == second.new
 
@@ -73,6 +75,31 @@ def test_third_install_reuses_the_previous_slot(installed, bundles) -> None:
 
 def test_board_is_remembered(installed, bundles) -> None:
     assert install(bundles["v2"], installed, bundles["keys"]).result == "installed"
+
+
+def test_what_was_tested_is_what_is_recorded_and_runs(root, bundles, tmp_path) -> None:
+    """An override given at install (``--set runtime.threads=1``) is kept with the profile the
+    self-test ran, which ``selftest``, ``rollback`` and the service then load."""
+    options = InstallOptions(board="x86-generic", board_overrides=("runtime.threads=1",))
+    result = install(bundles["v1"], root, bundles["keys"], options)
+    assert result.result == "installed"
+    assert result.artifact == "tiny_fp32.tflite (litert, fp32)"
+    assert json.loads((root / "run" / "install.json").read_text())["artifact"] == \
+        result.artifact
+    recorded = resolve_board(Layout(root), InstallOptions())
+    assert (recorded.name, recorded.runtime.threads) == ("x86-generic", 1)
+
+
+def test_a_refused_bundle_keeps_the_rollback_bundle(installed, bundles, tmp_path) -> None:
+    """current=a, previous=b: a bundle that fails its self-test changes neither slot."""
+    install(bundles["v2"], installed, bundles["keys"], BOARD)
+    bad = resign(bundles["v1"], tmp_path / "bad", bundles["private"], _corrupt_golden,
+                 metrics={"version": 4})
+    before = state(installed)
+    result = install(bad, installed, bundles["keys"], BOARD)
+    assert result.result == "refused" and "self-test failed" in result.message
+    assert state(installed) == before
+    assert rollback(installed, bundles["keys"], BOARD).result == "installed"
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
@@ -108,12 +135,13 @@ def test_bundle_without_an_artifact_for_the_device_runtime_is_refused(installed,
     assert state(installed) == before
 
 
-def test_failing_selftest_is_refused_and_the_slot_cleared(installed, bundles, tmp_path):
-    def corrupt_golden(dest: Path) -> None:
-        path = dest / "golden" / "output_0.npy"
-        np.save(path, np.load(path)[..., ::-1] + 0.5)
+def _corrupt_golden(dest: Path) -> None:
+    path = dest / "golden" / "output_0.npy"
+    np.save(path, np.load(path)[..., ::-1] + 0.5)
 
-    bad = resign(bundles["v1"], tmp_path / "bad-golden", bundles["private"], corrupt_golden,
+
+def test_failing_selftest_is_refused_and_the_slot_cleared(installed, bundles, tmp_path):
+    bad = resign(bundles["v1"], tmp_path / "bad-golden", bundles["private"], _corrupt_golden,
                  metrics={"version": 4})
     before = state(installed)
     result = install(bad, installed, bundles["keys"], BOARD)
@@ -124,9 +152,10 @@ def test_failing_selftest_is_refused_and_the_slot_cleared(installed, bundles, tm
 
 
 def test_free_space_is_checked_before_copying(installed, bundles) -> None:
-    free = shutil.disk_usage(installed).free
+    # more than the whole disk: other processes freeing space cannot make it fit
+    total = shutil.disk_usage(installed).total
     before = state(installed)
-    options = InstallOptions(board="x86-generic", min_free_bytes=free + 1)
+    options = InstallOptions(board="x86-generic", min_free_bytes=total + 1)
     result = install(bundles["v2"], installed, bundles["keys"], options)
     assert result.result == "refused"
     assert "not enough space" in result.message and "nothing was changed" in result.message
@@ -171,7 +200,7 @@ def test_disk_full_during_the_copy_leaves_the_running_bundle(bundles, tmpfs) -> 
     before = state(tmpfs)
     result = install(bundles["v2"], tmpfs, bundles["keys"], BOARD)
     assert result.result == "refused"
-    assert "disk full while copying into slot b" in result.message
+    assert "disk full while copying the bundle" in result.message
     assert state(tmpfs) == before
     assert not list((tmpfs / "slots").glob(".*"))
 
@@ -224,3 +253,17 @@ def test_missing_trusted_keys_are_named(root, bundles, tmp_path) -> None:
     result = install(bundles["v1"], root, tmp_path / "nokeys", BOARD)
     assert result.result == "refused" and "nokeys" in result.message
     assert "trusted-keys directory does not exist" in result.message
+
+
+def test_an_older_bundle_is_refused_unless_a_downgrade_is_asked(installed, bundles,
+                                                                 tmp_path) -> None:
+    """Anti-rollback, as A/B updaters do: a bundle built before the running one."""
+    manifest = read_manifest(bundles["v1"])
+    older = resign(bundles["v1"], tmp_path / "older", bundles["private"],
+                   created=manifest.created - timedelta(days=1), metrics={"version": 0})
+    before = state(installed)
+    result = install(older, installed, bundles["keys"], BOARD)
+    assert result.result == "refused" and "--allow-downgrade" in result.message
+    assert state(installed) == before
+    downgrade = InstallOptions(board="x86-generic", allow_downgrade=True)
+    assert install(older, installed, bundles["keys"], downgrade).result == "installed"

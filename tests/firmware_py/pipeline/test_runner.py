@@ -1,11 +1,15 @@
-"""The live loop: one message per frame to every sink, stats, the health file, and a broken
-sink that does not stop detection."""
+"""The live loop: one message per frame to every sink, stats, the health file, a broken sink
+that does not stop detection, and systemd's watchdog fed from the loop."""
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 
 from firmware_py.board import BoardConfig
+from firmware_py.device.sdnotify import Notifier
 from firmware_py.pipeline.frame import FrameProcessor
 from firmware_py.pipeline.runner import Pipeline, RunLimits
 from firmware_py.sinks import Sink, create_sink
@@ -69,3 +73,45 @@ def test_limits_stop_the_loop(model, frames_dir, tmp_path) -> None:
     pipeline = _pipeline(model, frames_dir, tmp_path, mode="dense")
     pipeline.run(RunLimits(max_frames=2))
     assert pipeline.frames == 2
+
+
+def test_the_watchdog_is_fed_from_the_loop_and_starves_when_it_hangs(model, frames_dir,
+                                                                      tmp_path) -> None:
+    """systemd's side of the socket: while a frame hangs, no WATCHDOG=1 arrives (the feed is
+    the loop's, not a thread's), and feeding resumes when the loop does."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify.sock"))
+    hung, release = threading.Event(), threading.Event()
+
+    def on_frame(result) -> None:
+        if pipeline.frames == 2:
+            hung.set()
+            release.wait(30)
+
+    pipeline = _pipeline(model, frames_dir, tmp_path, on_frame=on_frame,
+                         notifier=Notifier(str(tmp_path / "notify.sock"), watchdog_s=0.05))
+    runner = threading.Thread(target=pipeline.run)
+    runner.start()
+    try:
+        assert hung.wait(30)
+        before = drain(listener)  # everything sent before the hang is in the buffer already
+        time.sleep(0.5)  # ten watchdog intervals
+        during = drain(listener)
+    finally:
+        release.set()
+        runner.join(30)
+    after = drain(listener)
+    listener.close()
+    assert before[0] == "READY=1" and "WATCHDOG=1" in before
+    assert during == []
+    assert "WATCHDOG=1" in after and after[-1] == "STOPPING=1"
+
+
+def drain(sock: socket.socket) -> list[str]:
+    """The lines of the datagrams waiting in the socket now."""
+    out = []
+    while True:
+        try:
+            out += sock.recv(4096, socket.MSG_DONTWAIT).decode().split("\n")
+        except BlockingIOError:
+            return out

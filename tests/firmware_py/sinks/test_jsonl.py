@@ -60,3 +60,15 @@ def test_config_bounds():
         JsonlConfig(max_bytes=10)
     with pytest.raises(ValueError):
         JsonlConfig(colour="red")
+
+
+def test_a_line_longer_than_max_bytes_gets_a_file_of_its_own(tmp_path):
+    path = tmp_path / "det.jsonl"
+    with JsonlSink(JsonlConfig(path=str(path), max_bytes=1024, backups=3)) as sink:
+        sink.publish_stats({"blob": "x" * 2000})  # into the empty file: no empty .1 made
+        sink.publish_detections(frame(1))
+        assert path.stat().st_size > 0  # flushed per line, visible before close
+    assert sink.rotations == 1
+    assert "blob" in (tmp_path / "det.jsonl.1").read_text()
+    assert json.loads(path.read_text())["frame_id"] == 1
+    assert not (tmp_path / "det.jsonl.2").exists()

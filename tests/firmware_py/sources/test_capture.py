@@ -7,7 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from firmware_py.sources import Frame, FrameSource, SourceConfig, SourceError, Streams
+from firmware_py.sources import (
+    Frame,
+    FrameSource,
+    SourceConfig,
+    SourceError,
+    SourceUnavailable,
+    Streams,
+)
 from firmware_py.sources.capture import (
     Backoff,
     Capture,
@@ -204,7 +211,35 @@ def test_max_attempts_gives_up_and_closes_the_queues() -> None:
     capture.start()
     assert queue.get(timeout=2.0) is None
     capture.join(2.0)
-    assert not capture.running and capture.stats().failures == 3
+    stats = capture.stats()
+    assert not capture.running and stats.failures == 3
+    assert stats.failed == "gave up after 3 failures in a row: SourceError: camera unplugged"
+
+
+class MissingFile(CountingSource):
+    def open(self) -> None:
+        self.opens += 1
+        raise SourceUnavailable("no such video file clip.mp4")
+
+
+def test_an_unavailable_source_is_not_retried() -> None:
+    source = MissingFile()
+    capture = Capture(source, FAST)
+    queue = capture.attach()
+    capture.start()
+    assert queue.get(timeout=2.0) is None
+    capture.join(2.0)
+    assert not capture.running and source.opens == 1
+    assert capture.stats().failed == "no such video file clip.mp4"
+
+
+def test_a_source_that_ends_has_not_failed() -> None:
+    capture = Capture(CountingSource(limit=3), FAST.model_copy(update={"drop": False}))
+    queue = capture.attach()
+    capture.start()
+    assert [f.frame_id for f in queue] == [0, 1, 2]
+    capture.join(2.0)
+    assert capture.stats().failed is None
 
 
 def test_backoff_config_is_validated() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_py.governor.plant import FakeHwmon
+from bench.governor_sim.hwmon import FakeHwmon
 from firmware_py.power import create_sensor
 from firmware_py.sinks import create_sink
 from firmware_py.telemetry import Telemetry, TelemetryConfig, TelemetryEmitter, read_stats

@@ -1,14 +1,12 @@
 """``specks report`` through the real command-line entry point."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from firmware_py.cli import main
-from tests.firmware_py.telemetry.test_report import known_log
+from tests.export.report.test_report import known_log
 
 
 def test_report_command_writes_files_and_prints_the_summary(
@@ -27,9 +25,3 @@ def test_report_of_a_missing_log_fails_with_its_name(tmp_path: Path,
     assert main(["report", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv" in caplog.text
 
-
-def test_the_device_side_does_not_import_matplotlib() -> None:
-    code = ("import sys, firmware_py.telemetry, firmware_py.telemetry.cli, "
-            "firmware_py.governor; print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export.report.report import histograms, report, summarize
 from firmware_py.telemetry import StatsLog, StatsLogError, loghist
-from firmware_py.telemetry.report import histograms, report, summarize
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

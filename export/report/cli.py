@@ -1,5 +1,5 @@
 """``specks report LOG [--out DIR]``: plots and a summary of a stats log (see
-:mod:`firmware_py.telemetry.report`)."""
+:mod:`export.report.report`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_py.telemetry.report import report
+    from export.report.report import report
     from firmware_py.telemetry.statslog import StatsLogError
 
     out = args.out or args.log.parent / "report"

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_py.governor.plant import FakeHwmon, Plant, PlantConfig
+from bench.governor_sim.hwmon import FakeHwmon
+from bench.governor_sim.plant import Plant, PlantConfig
 from firmware_py.power import create_sensor
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.governor_sim.plant import PlantConfig
+from bench.governor_sim.simulate import Run, simulate
 from firmware_py.governor import GovernorConfig
-from firmware_py.governor.plant import PlantConfig
-from firmware_py.governor.simulate import Run, simulate
 from firmware_py.telemetry import read_stats
 
 STEPS = [(0.0, 6.0), (30.0, 4.0), (60.0, 5.0)]

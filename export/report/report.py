@@ -1,16 +1,17 @@
 """``specks report``: a stats log (every rotated part, oldest first) to plots and a summary.
 
-Figures of the summary, from the per-period records of :mod:`.emitter` (choices of ours):
-``duration_s`` is the sum of the records' ``period_s`` and the plots' time axis is its running
-sum (a board without a real-time clock may jump its wall clock at boot, and the monotonic
-clock restarts with the process); ``mean_power_w`` is time-weighted (each record's period
-mean weighted by its period) and ``p95_power_w`` is over the period means; ``joules_per_frame``
-is the energy of the periods with a power reading over their frames; latency percentiles come
-from the summed :mod:`.loghist` histograms, so they are over every frame, to within a bin
-(12 %); ``time_over_budget_s`` counts the periods whose mean is more than 5 % above the budget
-in force (``budget_w``, which the governor's gauges put in the records). matplotlib (the
-report's only extra need) is imported when the plots are drawn, with the Agg canvas and no
-pyplot state.
+Figures of the summary, from the per-period records of
+:mod:`firmware_py.telemetry.emitter` (choices of ours): ``duration_s`` is the sum of the
+records' ``period_s`` and the plots' time axis is its running sum (a board without a
+real-time clock may jump its wall clock at boot, and the monotonic clock restarts with the
+process); ``mean_power_w`` is time-weighted (each record's period mean weighted by its
+period) and ``p95_power_w`` is over the period means; ``joules_per_frame`` is the energy of
+the periods with a power reading over their frames; latency percentiles come from the summed
+:mod:`firmware_py.telemetry.loghist` histograms, so they are over every frame, to within a
+bin (12 %); ``time_over_budget_s`` counts the periods whose mean is more than 5 % above the
+budget in force (``budget_w``, which the governor's gauges put in the records). matplotlib
+(the report's only extra need) is imported when the plots are drawn, with the Agg canvas and
+no pyplot state.
 """
 
 from __future__ import annotations

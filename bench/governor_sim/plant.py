@@ -14,9 +14,8 @@ dynamic power low-passed with the thermal time constant ``thermal_s``, a slow di
 governor's integral action must reject. The sensor sees ``P`` through a first-order lag
 ``lag_s`` (regulator and converter averaging) plus Gaussian noise of ``noise_w`` from a seeded
 generator, and the reading is written, after every frame, into a stand-in of the kernel's
-``ina2xx`` hwmon device (:class:`FakeHwmon`: ``name``, ``in1_input`` mV, ``curr1_input`` mA,
-``power1_input`` uW, decimal integers and a newline, kernel ``Documentation/hwmon/ina2xx.rst``),
-which the real :class:`firmware_py.power.ina2xx.Ina2xxSensor` reads.
+``ina2xx`` hwmon device (:class:`~bench.governor_sim.hwmon.FakeHwmon`), which the real
+:class:`firmware_py.power.ina2xx.Ina2xxSensor` reads.
 
 The default numbers are illustrative, of the order of a Raspberry Pi 5 running a small int8
 detector on 320 px tiles (2.7 W idle, 8 ms and 35 mJ per tile); they are not measurements.
@@ -26,10 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from bench.governor_sim.hwmon import FakeHwmon
 
 
 class PlantConfig(BaseModel):
@@ -50,44 +50,6 @@ class PlantConfig(BaseModel):
     noise_w: float = Field(0.1, ge=0.0, le=100.0, description="sensor noise std, watts")
     bus_v: float = Field(5.1, gt=0.0, le=60.0, description="supply voltage, volts")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seed of the sensor noise")
-
-
-class FakeHwmon:
-    """Stand-in of one ``ina2xx`` hwmon device under ``<sysfs_root>/class/hwmon/hwmonN``.
-
-    The attribute files stay open and are rewritten in place, truncated after the new text
-    (emptying a file and refilling it costs milliseconds on ext4, which frees and reallocates
-    its block, and flushes it on close)."""
-
-    ATTRIBUTES = ("in1_input", "curr1_input", "power1_input")
-
-    def __init__(self, sysfs_root: str | Path, chip: str = "ina219", index: int = 0) -> None:
-        self.dir = Path(sysfs_root, "class/hwmon", f"hwmon{index}")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "name").write_text(chip + "\n")
-        self._files = {name: (self.dir / name).open("w", encoding="ascii")
-                       for name in self.ATTRIBUTES}
-
-    def write(self, watts: float, bus_v: float) -> None:
-        """Rewrite the attributes for a reading of ``watts`` at ``bus_v`` volts."""
-        watts = max(watts, 0.0)
-        values = (bus_v * 1e3, watts / bus_v * 1e3, watts * 1e6)  # mV, mA, uW
-        for name, value in zip(self.ATTRIBUTES, values, strict=True):
-            f = self._files[name]
-            f.seek(0)
-            f.write(f"{round(value)}\n")
-            f.truncate()  # at the end of the new text: never frees the file's block
-            f.flush()
-
-    def close(self) -> None:
-        for f in self._files.values():
-            f.close()
-
-    def __enter__(self) -> FakeHwmon:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)

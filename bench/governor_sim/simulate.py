@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.governor_sim.hwmon import FakeHwmon
+from bench.governor_sim.plant import Plant, PlantConfig
 from firmware_py.governor.governor import Governor, GovernorConfig
-from firmware_py.governor.plant import FakeHwmon, Plant, PlantConfig
 from firmware_py.telemetry import Telemetry, TelemetryEmitter, stage_name
 
 Schedule = Sequence[tuple[float, float]]  # (time s, budget W), sorted, the first at 0
