@@ -45,7 +45,8 @@ def selftest_table(cores: Sequence[Mapping[str, Any]]) -> str:
         for t in core["selftests"]:
             f = t["figures"]
             worst, ref = f["worst"] or {}, f["x86_worst"] or {}
-            verdict = "pass" if t["passed"] else f"FAIL {t.get('error') or ''}".strip()
+            error = (t.get("error") or "").rpartition(f"{t['bundle']}: ")[2]
+            verdict = "pass" if t["passed"] else f"FAIL {error[:80]}".strip()
             rows.append(f"{core['core']:<11} {t['bundle']:<14} {t['runtime']:<10} "
                         f"{t['precision']:<5} {worst.get('metric', '-'):<16} "
                         f"{_fmt(worst.get('value'), '.4g'):>8} "
