@@ -6,7 +6,7 @@ wheels of the runtimes (ai-edge-litert, executorch), so the device extra leaves 
 an ``armv7l``/``armv6l`` kernel (an environment marker in ``pyproject.toml``) and the
 ``specks`` entry point stops with this module's one-line message instead of failing later on
 a missing runtime. The check reads the interpreter's pointer size, not ``uname``: a 32-bit Pi
-OS on a Pi 4 or 5 boots a 64-bit kernel, so ``platform.machine()`` says ``aarch64`` there.
+OS can boot a 64-bit kernel, and ``platform.machine()`` then says ``aarch64``.
 """
 
 from __future__ import annotations
