@@ -38,8 +38,8 @@ mount_root "$ROOT"
 # clip (as `make run` makes it, 20 frames)
 t=$SECONDS
 rm -rf "$LANE/src" "$LANE/dist" "$STAGE"
-# from the files a clone has (git's view: tracked plus untracked, not ignored): setuptools'
-# package discovery would otherwise walk every folder of the checkout, the cached root too
+# from the files a clone has (git's view: tracked plus untracked, not ignored): no stale build/
+# output, and setuptools' package search (it follows symlinks) never meets the bound /proc
 mkdir -p "$LANE/src"
 git ls-files -z --cached --others --exclude-standard |
   tar --null --ignore-failed-read -T - -cf - | tar -x -C "$LANE/src"
