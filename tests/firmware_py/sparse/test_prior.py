@@ -79,7 +79,7 @@ def test_a_lores_size_change_resets_motion() -> None:
 
 
 def test_a_saliency_blob_lights_its_tiles() -> None:
-    cfg = PriorConfig(saliency_weight=0.8)
+    cfg = PriorConfig(saliency_weight=0.8, region="window")
     saliency = np.zeros((60, 80), np.float32)  # 8 frame px per map px
     saliency[10:14, 30:34] = 1.0  # frame x 240..272 (the overlap of columns 1 and 2), y 80..112
     p = TilePrior(GRID, cfg)(saliency=saliency[None, None])
@@ -88,10 +88,16 @@ def test_a_saliency_blob_lights_its_tiles() -> None:
     lit = np.flatnonzero(p > cfg.base + 1e-9)
     assert set(lit.tolist()) == expected
     np.testing.assert_allclose(p[lit], 1 - (1 - cfg.base) * (1 - 0.8))
-    mean = TilePrior(GRID, PriorConfig(saliency_weight=0.8, saliency_pool="mean"))(
-        saliency=saliency)
+    mean = TilePrior(GRID, PriorConfig(saliency_weight=0.8, saliency_pool="mean",
+                                       region="window"))(saliency=saliency)
     assert set(np.flatnonzero(mean > cfg.base + 1e-9).tolist()) == expected
     assert np.all(mean[lit] < p[lit])  # the mean dilutes a small object over the tile
+    # cores: columns 1 and 2 overlap on x 256..288, cut at 272; the blob is left of the cut
+    core = TilePrior(GRID, PriorConfig(saliency_weight=0.8))(saliency=saliency)
+    assert np.flatnonzero(core > cfg.base + 1e-9).tolist() == [1]
+    saliency[10:14, 34:36] = 1.0  # now x 240..288: across the cut
+    core = TilePrior(GRID, PriorConfig(saliency_weight=0.8))(saliency=saliency)
+    assert np.flatnonzero(core > cfg.base + 1e-9).tolist() == [1, 2]
 
 
 def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
@@ -104,7 +110,11 @@ def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
     expected[[1, 6, 7]] = 0.5
     expected[2] = 0.6
     np.testing.assert_allclose(s, expected)
-    cfg = PriorConfig()
+    # in cores (cut at x 144, 272, ... and y 144, ...), each centre lights one tile
+    core = np.zeros(len(GRID))
+    core[1], core[2] = 0.5, 0.6  # (270, 140): column 1, row 0; (300, 100): column 2, row 0
+    np.testing.assert_allclose(detection_scores(GRID, boxes, scores, "core"), core)
+    cfg = PriorConfig(region="window")
     p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores)
     np.testing.assert_allclose(p, 1 - (1 - cfg.base) * (1 - cfg.detection_weight * expected))
     np.testing.assert_allclose(detection_scores(GRID, np.zeros((0, 4)), np.zeros(0)), 0.0)
