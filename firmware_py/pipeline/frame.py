@@ -69,6 +69,7 @@ class FrameResult:
     detections: FrameDetections  # merged, frame pixels, descending score
     plan: FramePlan
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    probability: np.ndarray | None = None  # (T,) the tile prior the sampler drew from (sparse)
 
     @property
     def tiles_run(self) -> int:
@@ -161,7 +162,7 @@ class FrameProcessor:
         detections = self._merge(plan, plan.collect(decoded))
         _lap(times, "merge", t)
         self._index += 1
-        return FrameResult(frame, detections, plan, times)
+        return FrameResult(frame, detections, plan, times, probability)
 
     def _merge(self, plan: FramePlan, found: FrameDetections) -> FrameDetections:
         """Merged fresh detections with their track ids, plus (sparse) the carried tracks."""
