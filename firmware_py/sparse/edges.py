@@ -5,7 +5,7 @@ An object too small for the ``lores`` frame (a 4 px drone is under one lores pix
 frame at 320x180) is invisible to the motion cue, and the tracks only know what was detected.
 On a still camera a new object can only come in across the frame's edge (or from behind
 something); a thin strip along the border is cheap to difference on the ``main`` frame
-(``width`` pixels: 1.5 % of a 1080p frame's pixels at 8 px), and there a 4 px object is 4 px.
+(``side`` pixels deep: 2.3 % of a 1080p frame's pixels at 8 px), and there a 4 px object is 4 px.
 
 Choices of ours:
 

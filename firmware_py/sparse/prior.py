@@ -2,7 +2,7 @@
 detector on (step 1 of sparse-sampling inference, ``docs/architecture.md``). It is the
 frame-scale counterpart of the learned sampling probability of stochastic feature sampling
 (Xie et al., "Spatially Adaptive Inference with Stochastic Feature Sampling and
-Interpolation", arXiv 2003.08866, Sec. 3.1), built here from three cues instead of a learned
+Interpolation", arXiv 2003.08866, Sec. 3.1), built here from four cues instead of a learned
 conv:
 
 - saliency: a map from the CSNet bundle (Cheng et al., arXiv 2003.05643) run by the caller on
@@ -11,8 +11,7 @@ conv:
 - motion: frame differencing of consecutive ``lores`` frames;
 - edges: frame differencing of the ``main`` frame's border strips, where objects enter
   (:mod:`.edges`);
-- memory: the last detections (e.g. :class:`~firmware_py.sparse.carry.DetectionCarry`'s
-  output, whose scores already decay with age).
+- memory: the last detections (the pipeline passes its tracks, see below).
 
 Choices of ours (the papers are silent on all of them):
 
@@ -30,8 +29,10 @@ Choices of ours (the papers are silent on all of them):
   difference is box-blurred (``motion_blur`` lores pixels, suppressing single-pixel sensor
   noise) and thresholded at ``motion_threshold`` grey levels; a tile's motion score is the
   ``max`` of that binary mask over its region, so it is 1 for any tile the change touches and
-  0 elsewhere. The first frame, and a frame whose ``lores`` size differs from the previous
-  one, has no motion. Two corrections keep a moving camera and changing light from lighting
+  0 elsewhere; motion inside the ``explained`` boxes (where known tracks are and were a frame
+  ago: their own need decides when they run) is left out (``explain_motion``). The first
+  frame, and a frame whose ``lores`` size differs from the previous one, has no motion. Two
+  corrections keep a moving camera and changing light from lighting
   every tile (:mod:`.motion`): the previous frame is first shifted onto the current one by
   the global translation phase correlation finds (``motion_align``; the strip the camera
   reveals has no previous frame and counts as no motion), then scaled by the ratio of the two
@@ -42,7 +43,7 @@ Choices of ours (the papers are silent on all of them):
   the track needs a detector run this frame and 0 when the carry can hold it
   (:func:`track_need`): a track whose prediction error is not known yet (seen once or twice)
   needs one every frame; the others once their expected position error (prediction error
-  per frame times frames unseen) reaches ``track_tolerance`` of their box's longer side, or
+  per frame times frames unseen) reaches ``track_tolerance`` of their box's shorter side, or
   they were last seen ``refresh_frames`` ago, or their carried score would fall below the
   reporting threshold; none once older than the carry's ``max_age`` or missed
   ``track_misses`` times in a row where a run tile could see it (the object left, or it was

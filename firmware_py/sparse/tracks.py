@@ -25,7 +25,8 @@ in ``lap``/``cython_bbox``/``scipy``, or torch):
   error per frame unseen (``|residual| / dt``): what tells the prior how long the carry can
   hold it. The size is an EMA of the detections' sizes (weight ``SIZE_EMA``): a carried box
   of a 5 px object built from several noisy detections overlaps it better than the last one
-  alone (``bench/sparse_curves.py``'s replays: +3 recall points on the still-objects clip).
+  alone (replayed on the 1280x720 still-objects clip while developing: recall 0.787 with the
+  last detection's size, 0.817 with the EMA).
 - Life: every detection that matches no track starts one, with a new id (ids are never
   reused). A track a run tile could have seen (its predicted box inside the window of a
   tile that ran) but no detection matched is *missed*: a track seen only once is then
@@ -136,10 +137,6 @@ class Tracker:
         """``(T, 4)`` float64 predicted boxes at ``frame``."""
         centre = self.centre + self.velocity * (frame - self.seen)[:, None]
         return np.concatenate([centre - self.size / 2, centre + self.size / 2], axis=1)
-
-    def speed(self) -> np.ndarray:
-        """``(T,)`` pixels per frame."""
-        return np.hypot(self.velocity[:, 0], self.velocity[:, 1])
 
     def _associate(self, predicted: np.ndarray, boxes: np.ndarray, scores: np.ndarray
                    ) -> np.ndarray:
