@@ -109,7 +109,7 @@ class PriorConfig(BaseModel):
     track_tolerance: float = Field(0.1, ge=0.0, le=10.0, description="a track's tile runs "
                                    "once its expected position error (its prediction error "
                                    "per frame times the frames unseen) reaches this share of "
-                                   "its box's longer side")
+                                   "its box's shorter side")
     refresh_frames: int = Field(8, ge=1, le=10_000, description="a track's tile runs at least "
                                 "once every this many frames")
     edge_weight: float = Field(0.9, ge=0.0, le=1.0, description="noisy-OR weight of the edge "
