@@ -41,7 +41,7 @@ from firmware_py.shipped import BOARDS
 from firmware_py.sinks.config import SinksConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
-from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
+from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig, TrackerConfig
 from firmware_py.telemetry.config import TelemetryConfig
 
 SYSTEM_BOARDS = Path("/etc/specks/boards")
@@ -107,6 +107,8 @@ class BoardConfig(_Section):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig, description="tile budget "
                                    "and revisit guarantee")
     carry: CarryConfig = Field(default_factory=CarryConfig, description="detection carry")
+    tracks: TrackerConfig = Field(default_factory=TrackerConfig, description="track ids and "
+                                  "the motion the carry follows")
     power: PowerConfig = Field(default_factory=PowerConfig, description="power sensor and "
                                "budget")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="stats "
