@@ -190,6 +190,7 @@ def _guarded(fn):
         from firmware_py.verify import BundleError
 
         from . import ExportError
+        from .interrupt import Terminated
 
         try:
             return fn(args)
@@ -197,6 +198,10 @@ def _guarded(fn):
                 ValueError) as error:
             log.error("%s", error.args[0] if isinstance(error, KeyError) else error)
             return 2
+        except (KeyboardInterrupt, Terminated) as stop:
+            code = stop.code if isinstance(stop, Terminated) else 130
+            log.error("interrupted (exit %d); nothing was left half-written", code)
+            return code
 
     return run
 
