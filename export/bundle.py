@@ -6,8 +6,9 @@ renamed into place only when complete and signed; any failure removes the temp d
 there is never a half-written bundle nor debris. Ctrl-C, SIGTERM and SIGHUP count as failures
 (``export.interrupt``); what a SIGKILL'ed export left is removed by the next one to that
 destination. Verification is ``firmware_py.verify`` (the device's own check), re-exported
-here. ``export_bundle`` is the whole pipeline, as numbered steps: export each (format, precision; an int8 .tflite must pass ``export.int8_spec``'s gate,
-XNNPACK off, on the validation inputs) -> save -> load the saved file in its real runtime ->
+here. ``export_bundle`` is the whole pipeline, as numbered steps: export each (format,
+precision; an int8 .tflite must pass ``export.int8_spec``'s gate, XNNPACK off, on the
+validation inputs) -> save -> load the saved file in its real runtime ->
 parity vs eager -> agreement on decoded outputs (the self-test's tolerances) -> (optional)
 accuracy on validation data -> golden files -> manifest -> sign -> rename. The gate's
 agreement of the builtin kernels with XNNPACK goes into the manifest ``metrics`` as
