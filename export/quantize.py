@@ -14,22 +14,11 @@ levels, in every block. Both runtimes fuse the clamp into the conv (XNNPACK's
 relu`` gets: the conv's inputs quantized, its output not, the clamp's output observed
 (``annotate_conv_clamp``, applied before the stock patterns by both quantizers here).
 
-Fixed output ranges (litert-torch only). TFLite's int8 spec fixes the output quantization of
-LOGISTIC (scale 1/256, zero point -128), SOFTMAX (1/256, -128), TANH (1/128, 0) and LOG_SOFTMAX
-(16/256, 127) (https://ai.google.dev/edge/litert/models/quantization_spec); the builtin kernels
-refuse any other (``activations.cc``: "output->params.scale == 1. / 256 was not true"), only
-XNNPACK runs them. litert-torch's quantizer has a ``fixed_qparams`` annotator, but it skips a
-sigmoid whose input node carries no annotation, and an ``aten.reshape`` never does (its
-propagation covers ``view``, not ``reshape``): TiedSE's sigmoid reads the reshape of its tied
-FC, so the observer of the ``mul`` after it set the LOGISTIC's output to the gate's
-calibrated range (scale ~0.0027 in specknet-nano). It also knows neither ``aten.softmax.int``
-(what ``torch.export`` emits) nor tanh. ``annotate_fixed_qparams`` gives every such op on a
-quantized input (through reshapes) its fixed output quantization after the stock annotation.
-The fix belongs here, not in the nets: the sigmoid gate is the published SE / TiedSE block,
-and the fixed grid covers [0, 1) with 256 levels, as TFLite's own kernels assume. The XNNPACK
-quantizer needs no counterpart: it annotates no sigmoid, softmax or tanh, so the ``.pte`` runs
-them in fp32 inside the delegate between a dequantize and a quantize, which ExecuTorch allows.
-``export.int8_spec`` gates every int8 ``.tflite`` on these rules.
+TFLite's int8 spec (litert-torch only). The stock litert-torch quantizer leaves some ops with
+quantization TFLite's int8 kernels refuse (a LOGISTIC whose output scale is not 1/256, an
+AVERAGE_POOL_2D whose output scale differs from its input's); ``litert_quantizer`` adds the
+annotations that make them follow the spec (``export.tflite_qspec``, which says why and what),
+and ``export.int8_spec`` gates every int8 ``.tflite`` on it.
 
 Float islands. A net may name submodules that stay float in its int8 artifacts
 (``int8_float_modules``, dotted paths): their nodes lose the quantizer's annotations
@@ -43,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -57,19 +47,6 @@ CONV_TARGETS = (torch.ops.aten.conv1d.default, torch.ops.aten.conv2d.default,
 CLAMP_TARGETS = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default,
                  torch.ops.aten.relu6.default)
 ANNOTATION_KEY = "quantization_annotation"
-SHAPE_TARGETS = (torch.ops.aten.reshape.default, torch.ops.aten.view.default,
-                 torch.ops.aten.flatten.using_ints, torch.ops.aten.squeeze.dim,
-                 torch.ops.aten.unsqueeze.default, torch.ops.aten.permute.default)
-# TFLite's int8 spec: the output (scale, zero point) these ops must have (LOGISTIC, SOFTMAX,
-# TANH, LOG_SOFTMAX); https://ai.google.dev/edge/litert/models/quantization_spec
-FIXED_QPARAMS = {
-    torch.ops.aten.sigmoid.default: (1 / 256, -128),
-    torch.ops.aten.softmax.int: (1 / 256, -128),
-    torch.ops.aten._softmax.default: (1 / 256, -128),
-    torch.ops.aten.tanh.default: (1 / 128, 0),
-    torch.ops.aten.log_softmax.int: (16 / 256, 127),
-    torch.ops.aten._log_softmax.default: (16 / 256, 127),
-}
 
 
 def annotate_conv_clamp(graph: torch.fx.GraphModule, config) -> int:
@@ -97,42 +74,6 @@ def annotate_conv_clamp(graph: torch.fx.GraphModule, config) -> int:
         fused += 1
     log.debug("fused %d conv -> hardtanh partitions", fused)
     return fused
-
-
-def _quantized(node: object) -> bool:
-    """Whether ``node``'s output is quantized: observed by the quantizer, or a reshape-like op
-    (which the converter runs in int8 at its input's quantization) of such an output."""
-    while isinstance(node, torch.fx.Node):
-        annotation = node.meta.get(ANNOTATION_KEY)
-        if annotation is not None and annotation.output_qspec is not None:
-            return True
-        if node.target not in SHAPE_TARGETS:
-            return False
-        node = node.args[0]
-    return False
-
-
-def annotate_fixed_qparams(graph: torch.fx.GraphModule) -> int:
-    """Give every ``FIXED_QPARAMS`` op not yet annotated whose input is quantized (through
-    reshapes) its fixed int8 output quantization; one on a float input stays float, as in
-    litert-torch's own annotator. Returns the number of nodes annotated."""
-    from torchao.quantization.pt2e.quantizer import (
-        FixedQParamsQuantizationSpec,
-        QuantizationAnnotation,
-    )
-
-    fixed = 0
-    for node in graph.graph.nodes:
-        qparams = FIXED_QPARAMS.get(node.target) if node.op == "call_function" else None
-        if qparams is None or ANNOTATION_KEY in node.meta or not _quantized(node.args[0]):
-            continue
-        spec = FixedQParamsQuantizationSpec(dtype=torch.int8, scale=qparams[0],
-                                            zero_point=qparams[1], quant_min=-128,
-                                            quant_max=127, qscheme=torch.per_tensor_affine)
-        node.meta[ANNOTATION_KEY] = QuantizationAnnotation(output_qspec=spec, _annotated=True)
-        fixed += 1
-    log.debug("fixed the int8 output quantization of %d nodes", fixed)
-    return fixed
 
 
 def _inside(path: str, modules: Sequence[str]) -> bool:
@@ -191,22 +132,17 @@ def xnnpack_quantizer(float_modules: Sequence[str] = ()):
     return _specks_quantizer(XNNPACKQuantizer, float_modules)().set_global(config)
 
 
-def _litert_fixed_qparams(graph: torch.fx.GraphModule) -> None:
-    from litert_torch.quantize.pt2e_quantizer_utils import propagate_annotation
-
-    if annotate_fixed_qparams(graph):
-        propagate_annotation(graph)  # reshapes after a fixed op share its quantization
-
-
-def litert_quantizer(float_modules: Sequence[str] = (), fixed_qparams: bool = True):
+def litert_quantizer(float_modules: Sequence[str] = (), tflite_spec: bool = True):
     """litert-torch PT2E quantizer: per-channel symmetric weights, static activations,
-    ``conv -> hardtanh`` fused, ``float_modules`` left in float, and (``fixed_qparams``, the
-    default) TFLite's fixed output quantization on every quantized sigmoid, softmax and tanh.
-    ``fixed_qparams=False`` is the stock behaviour, which breaks TFLite's int8 spec."""
+    ``conv -> hardtanh`` fused, ``float_modules`` left in float, and (``tflite_spec``, the
+    default) the annotations TFLite's int8 spec needs (``export.tflite_qspec``).
+    ``tflite_spec=False`` is the stock behaviour, which breaks the spec."""
     from litert_torch.quantize import pt2e_quantizer
 
+    from .tflite_qspec import annotate_tflite_spec
+
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True)
-    then = _litert_fixed_qparams if fixed_qparams else None
+    then = partial(annotate_tflite_spec, config=config) if tflite_spec else None
     return _specks_quantizer(pt2e_quantizer.PT2EQuantizer, float_modules, then)().set_global(
         config)
 

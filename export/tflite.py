@@ -51,10 +51,10 @@ def nchw_to_nhwc(x: torch.Tensor) -> torch.Tensor:
 def convert_tflite(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
                    precision: Precision = "fp32",
                    calibration: Iterable[torch.Tensor] | None = None,
-                   fixed_qparams: bool = True) -> tuple[bytes, list[int]]:
+                   tflite_spec: bool = True) -> tuple[bytes, list[int]]:
     """The ``.tflite`` bytes of ``model`` and its NHWC output indices, not gated: the steps
-    of ``export_tflite`` before its gate. ``fixed_qparams=False`` switches off the quantizer's
-    TFLite fixed output ranges (``export.quantize``), giving what the gate refuses."""
+    of ``export_tflite`` before its gate. ``tflite_spec=False`` switches off the quantizer's
+    TFLite int8 spec annotations (``export.tflite_qspec``), giving what the gate refuses."""
     import litert_torch
     from litert_torch.quantize.quant_config import QuantConfig
 
@@ -74,7 +74,7 @@ def convert_tflite(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *
     if precision == "int8":
         if calibration is None:
             raise ExportError("int8 export needs calibration batches")
-        quantizer = litert_quantizer(float_modules(model), fixed_qparams)
+        quantizer = litert_quantizer(float_modules(model), tflite_spec)
         # NOTE: the converter rejects folded int8 weights; it folds the Q/DQ pairs itself.
         wrapped = quantize_pt2e(wrapped, example, calibration, quantizer, transform=nchw_to_nhwc,
                                 fold_quantize=False)

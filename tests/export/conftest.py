@@ -1,6 +1,6 @@
 """Shared fixtures for the export tests: a tiny CenterNet-shaped net, a net with every gate
-activation (``GatedNet``), structured (not random) calibration images, and a signing key
-pair."""
+activation (``GatedNet``) and one with pools and an upsample (``PoolsNet``), structured (not
+random) calibration images, and a signing key pair."""
 
 from __future__ import annotations
 
@@ -77,3 +77,26 @@ class GatedNet(nn.Module):
 @pytest.fixture(scope="session")
 def gated_model() -> GatedNet:
     return GatedNet().eval()
+
+
+class PoolsNet(nn.Module):
+    """CSNet's same-scale ops: a max pool on the input, an average pool and a bilinear
+    upsample between convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.low = nn.Conv2d(8, 8, 1)
+        self.side = nn.Conv2d(3, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        high = torch.relu(self.conv(x))  # (N, 8, H, W)
+        low = self.low(nn.functional.avg_pool2d(high, 2)) + self.side(
+            nn.functional.max_pool2d(x, 2))  # (N, 8, H/2, W/2)
+        return high + nn.functional.interpolate(low, scale_factor=2.0, mode="bilinear")
+
+
+@pytest.fixture(scope="session")
+def pools_model() -> PoolsNet:
+    return PoolsNet().eval()

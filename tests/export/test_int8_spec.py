@@ -1,7 +1,7 @@
 """The int8 .tflite gate: TFLite's int8 spec, and a run with XNNPACK off (builtin kernels).
 
 The spec-breaking graphs here are made honestly: by the stock litert-torch quantizer
-(``fixed_qparams=False``), or by editing one quantization field of a good flatbuffer."""
+(``tflite_spec=False``), or by editing one quantization field of a good flatbuffer."""
 
 import logging
 import re
@@ -27,7 +27,7 @@ def fixed(gated_model, calibration) -> bytes:
 @pytest.fixture(scope="module")
 def stock(gated_model, calibration) -> bytes:
     return convert_tflite(gated_model, (calibration[0],), precision="int8",
-                          calibration=calibration, fixed_qparams=False)[0]
+                          calibration=calibration, tflite_spec=False)[0]
 
 
 def test_gated_net_runs_without_xnnpack(gated_model, calibration, validation, caplog) -> None:
@@ -63,6 +63,28 @@ def test_stock_quantizer_breaks_the_spec(stock, validation) -> None:
 def test_gate_refuses_the_stock_graph(stock, validation) -> None:
     with pytest.raises(Int8SpecError, match=r"node \d+ \(LOGISTIC\): output \(scale, zero"):
         check_int8_tflite(stock, [validation[0].numpy()])
+
+
+def _int8_ops(buffer: bytes) -> set[str]:
+    """Names of the ops whose first output is int8."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=buffer)
+    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    return {op["op_name"] for op in interpreter._get_ops_details()
+            if dtypes[op["outputs"][0]] == np.int8}
+
+
+def test_same_scale_ops_run_in_int8(pools_model, calibration, validation) -> None:
+    """Pools and the bilinear upsample share their input's quantization, so they convert to
+    int8 kernels (in the stock graph the upsample, and for some calibrations the average
+    pool, run in float) and the graph passes the gate."""
+    ops = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_BILINEAR"}
+    tfl = export_tflite(pools_model, (validation[0],), precision="int8", calibration=calibration)
+    assert ops <= _int8_ops(tfl.buffer)
+    stock, _ = convert_tflite(pools_model, (validation[0],), precision="int8",
+                              calibration=calibration, tflite_spec=False)
+    assert "RESIZE_BILINEAR" not in _int8_ops(stock)
 
 
 def _edit(buffer: bytes, op_name: str, edit) -> tuple[bytes, int]:

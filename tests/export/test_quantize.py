@@ -172,7 +172,7 @@ def test_litert_fixes_the_spec_output_ranges(gated_model, calibration) -> None:
     tanh. CBAM's channel gate reads a float add (its shared-weight convs stay float in both)."""
     def outputs(fixed: bool) -> list:
         q = quantize_pt2e(gated_model, (calibration[0],), calibration[:4],
-                          litert_quantizer(fixed_qparams=fixed), fold_quantize=False)
+                          litert_quantizer(tflite_spec=fixed), fold_quantize=False)
         return [(t, qparams) for t, int8, qparams in _fixed_outputs(q) if int8]
 
     fixed = outputs(True)
@@ -203,3 +203,28 @@ def test_fixed_range_only_on_quantized_inputs(calibration) -> None:
     q = quantize_pt2e(_Attention().eval(), (calibration[0],), calibration[:4],
                       litert_quantizer(), fold_quantize=False)
     assert _fixed_outputs(q) == [("aten.softmax.int", False, None)]
+
+
+def _qparams_around(q: torch.fx.GraphModule, name: str) -> tuple[tuple, tuple]:
+    """(scale, zero point) of the quantize before and after the op called ``name``."""
+    node = next(n for n in q.graph.nodes if name in str(n.target))
+    before = node.args[0].args[0]  # op <- dequantize <- quantize
+    after = next(iter(node.users))
+    return tuple(before.args[1:3]), tuple(after.args[1:3])
+
+
+@pytest.mark.parametrize("op", ["avg_pool2d", "max_pool2d", "upsample_bilinear2d"])
+def test_litert_shares_same_scale_ops(pools_model, calibration, op: str) -> None:
+    """TFLite's AVERAGE_POOL_2D, MAX_POOL_2D and RESIZE_BILINEAR keep their input's
+    quantization; the stock annotator gives the average pool and the upsample outputs
+    observers of their own (other ranges)."""
+    def around(tflite_spec: bool) -> tuple[tuple, tuple]:
+        q = quantize_pt2e(pools_model, (calibration[0],), calibration[:4],
+                          litert_quantizer(tflite_spec=tflite_spec), fold_quantize=False)
+        return _qparams_around(q, op)
+
+    before, after = around(True)
+    assert before == after
+    if op != "max_pool2d":  # a max pool keeps its input's range anyway
+        before, after = around(False)
+        assert before != after
