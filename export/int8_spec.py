@@ -83,28 +83,44 @@ def _qparams(tensor) -> tuple[float, int] | None:
     return float(quant.ScaleAsNumpy()[0]), int(quant.ZeroPointAsNumpy()[0])
 
 
+def _fixed_output(op: str, inputs: list, out: tuple[float, int] | None) -> list[str]:
+    if op not in FIXED_OUTPUT or out is None:
+        return []
+    scale, zero_point = FIXED_OUTPUT[op]
+    if np.isclose(out[0], scale, rtol=_RTOL, atol=0) and out[1] == zero_point:
+        return []
+    return [f"output (scale, zero point) ({out[0]:.6g}, {out[1]}) must be "
+            f"({scale:.6g}, {zero_point})"]
+
+
+def _same_scale(op: str, inputs: list, out: tuple[float, int] | None) -> list[str]:
+    if op not in SAME_SCALE or out is None:
+        return []
+    broken = []
+    for i, tensor in enumerate(inputs if op in MULTI_INPUT else inputs[:1]):
+        got = _qparams(tensor) if tensor is not None else None
+        if got is not None and (got[1] != out[1]
+                                or not np.isclose(got[0], out[0], rtol=_RTOL, atol=0)):
+            broken.append(f"input {i} (scale, zero point) ({got[0]:.6g}, {got[1]}) must equal "
+                          f"the output's ({out[0]:.6g}, {out[1]})")
+    return broken
+
+
+def _symmetric_weights(op: str, inputs: list, out: tuple[float, int] | None) -> list[str]:
+    weights = inputs[1] if op in WEIGHTED and len(inputs) > 1 else None
+    quant = weights.Quantization() if weights is not None else None
+    if quant is None or not _is_int8(weights) or not np.any(quant.ZeroPointAsNumpy()):
+        return []
+    return ["int8 weights (input 1) must have zero point 0"]
+
+
+RULES = (_fixed_output, _same_scale, _symmetric_weights)
+
+
 def _rule_breaks(op: str, inputs: list, outputs: list) -> list[str]:
     """What ``op`` (its input and output tensors, None where absent) breaks."""
     out = _qparams(outputs[0]) if outputs and outputs[0] is not None else None
-    broken = []
-    if op in FIXED_OUTPUT and out is not None:
-        scale, zero_point = FIXED_OUTPUT[op]
-        if not np.isclose(out[0], scale, rtol=_RTOL, atol=0) or out[1] != zero_point:
-            broken.append(f"output (scale, zero point) ({out[0]:.6g}, {out[1]}) must be "
-                          f"({scale:.6g}, {zero_point})")
-    if op in SAME_SCALE and out is not None:
-        data = inputs if op in MULTI_INPUT else inputs[:1]
-        for i, tensor in enumerate(data):
-            got = _qparams(tensor) if tensor is not None else None
-            if got is not None and (got[1] != out[1]
-                                    or not np.isclose(got[0], out[0], rtol=_RTOL, atol=0)):
-                broken.append(f"input {i} (scale, zero point) ({got[0]:.6g}, {got[1]}) must "
-                              f"equal the output's ({out[0]:.6g}, {out[1]})")
-    if op in WEIGHTED and len(inputs) > 1 and inputs[1] is not None:
-        quant = inputs[1].Quantization()
-        if _is_int8(inputs[1]) and quant is not None and np.any(quant.ZeroPointAsNumpy()):
-            broken.append("int8 weights (input 1) must have zero point 0")
-    return broken
+    return [broken for rule in RULES for broken in rule(op, inputs, out)]
 
 
 def spec_violations(buffer: bytes) -> list[Violation]:

@@ -37,9 +37,10 @@ import logging
 
 import torch
 
+from .quantize import ANNOTATION_KEY
+
 log = logging.getLogger(__name__)
 
-ANNOTATION_KEY = "quantization_annotation"
 SHAPE_TARGETS = (torch.ops.aten.reshape.default, torch.ops.aten.view.default,
                  torch.ops.aten.flatten.using_ints, torch.ops.aten.squeeze.dim,
                  torch.ops.aten.unsqueeze.default, torch.ops.aten.permute.default)

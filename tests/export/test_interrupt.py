@@ -80,7 +80,7 @@ def test_next_export_removes_what_a_killed_one_left(tmp_path) -> None:
     assert _entries(tmp_path) == ["bundle"]
 
 
-@pytest.mark.slow  # a real `specks export`, stopped part-way (~30-90 s on 2 busy cores)
+@pytest.mark.slow  # a real `specks export`, stopped part-way (~15-60 s on 2 busy cores)
 def test_cli_export_stopped_by_sigterm(tmp_path, synth_yolo) -> None:
     from export.keys import generate_keypair
     from models.registry import create_model
