@@ -26,9 +26,11 @@ output share its input's quantization, as the stock annotator does for
 ``adaptive_avg_pool2d``: a pool or resize never widens its input's range, so nothing clips.
 
 The fixes belong here, not in the nets: the sigmoid gate is the published SE / TiedSE block,
-the pools and resizes are plain ops, and the XNNPACK quantizer needs no counterpart (it
-annotates no sigmoid, softmax or tanh, so the ``.pte`` runs them in fp32 inside the delegate
-between a dequantize and a quantize, and XNNPACK's pools take any input/output scales).
+the pools and resizes are plain ops. The XNNPACK quantizer needs no counterpart: it annotates
+no sigmoid, softmax or tanh, so in the ``.pte`` a gate sits between a dequantize and a
+quantize at its calibrated range (e.g. SE gates at scale ~0.0025), which the XNNPACK delegate
+runs as it is (ExecuTorch has no fixed-range rule; the int8 ``.pte`` exports and meets its
+parity gate), and its pools take any input and output scales.
 """
 
 from __future__ import annotations
