@@ -196,7 +196,19 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 def _guarded(fn):
     """Run a handler; report expected failures as one clear line and exit status 2."""
-    return one_line_errors(fn, _expected_errors)
+    guarded = one_line_errors(fn, _expected_errors)
+
+    def run(args: argparse.Namespace) -> int:
+        from .interrupt import Terminated
+
+        try:
+            return guarded(args)
+        except (KeyboardInterrupt, Terminated) as stop:
+            code = stop.code if isinstance(stop, Terminated) else 130
+            log.error("interrupted (exit %d); nothing was left half-written", code)
+            return code
+
+    return run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
