@@ -100,7 +100,10 @@ def _eval(args: argparse.Namespace) -> int:
                                out_dir=args.out, top_k=args.top_k, max_dets=args.max_dets)
     from rich.console import Console
 
-    Console().print(result.table())
+    console = Console()
+    console.print(result.table())
+    if result.operating_point is not None:
+        console.print(f"operating point {result.operating_point.line()}")
     return 0
 
 
@@ -108,7 +111,8 @@ def _prune(args: argparse.Namespace) -> int:
     from .prune import prune_checkpoint
 
     prune_checkpoint(args.checkpoint, args.out, threshold=args.threshold,
-                     data=args.data, finetune_epochs=args.finetune_epochs)
+                     data=args.data, finetune_epochs=args.finetune_epochs,
+                     max_minutes=args.max_minutes)
     return 0
 
 
@@ -186,6 +190,9 @@ def _add_prune(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=1e-2, help="|BN gamma| below this drops")
     p.add_argument("--data", help="data.yaml for fine-tuning and before/after mAP")
     p.add_argument("--finetune-epochs", type=int, default=0)
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="time budget of the fine-tuning, its validation included (default: "
+                   "the checkpoint's recipe's)")
     p.set_defaults(func=one_line_errors(_prune, _expected_errors))
 
 

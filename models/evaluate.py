@@ -85,10 +85,8 @@ class DetectionMetrics:
 
     def table(self) -> Table:
         """A rich table: summary rows, then AP50 and AP per class."""
-        point = self.operating_point
         table = Table(title=f"COCO box metrics: {self.num_images} images, {self.num_gt} "
-                      f"objects, {self.num_predictions} predictions",
-                      caption=None if point is None else f"operating point {point.line()}")
+                      f"objects, {self.num_predictions} predictions")
         for column in ("class", "GT", "AP50", "AP50-95"):
             table.add_column(column, justify="left" if column == "class" else "right")
         table.add_row("all", str(self.num_gt), _fmt(self.map50), _fmt(self.map50_95))
@@ -102,6 +100,8 @@ class DetectionMetrics:
     def __str__(self) -> str:
         console = Console(file=io.StringIO(), width=100, color_system=None)
         console.print(self.table())
+        if self.operating_point is not None:
+            console.print(f"operating point {self.operating_point.line()}")
         return console.file.getvalue()
 
 

@@ -142,8 +142,9 @@ def prune_network(model: nn.Module, name: str, config: dict, masks: list[torch.T
 
 
 def prune_checkpoint(path: str, out: str, threshold: float = 1e-2, data: str | None = None,
-                     finetune_epochs: int = 0) -> Path:
-    """``specks prune``: mask, rebuild, optionally fine-tune; report params/GFLOPs/mAP."""
+                     finetune_epochs: int = 0, max_minutes: float | None = None) -> Path:
+    """``specks prune``: mask, rebuild, optionally fine-tune (within ``max_minutes``, its
+    final validation included; default: the recipe's budget); report params/GFLOPs/mAP."""
     model, ckpt = model_from_checkpoint(path)
     record = model_record(ckpt["model"])
     masks = channel_masks(model, threshold)
@@ -166,7 +167,9 @@ def prune_checkpoint(path: str, out: str, threshold: float = 1e-2, data: str | N
         from .train import train
         from .train_config import make_config
 
-        recipe = ckpt.get("meta", {}).get("recipe", {})
+        recipe = dict(ckpt.get("meta", {}).get("recipe", {}))
+        if max_minutes is not None:
+            recipe["max_minutes"] = max_minutes
         cfg = make_config({**recipe, "data": data, "model": ckpt["model"],
                            "model_config": {k: v for k, v in config.items()
                                             if k != "num_classes"},

@@ -14,11 +14,12 @@ and validation slices them into the deployed tile grid (:mod:`models.validate`).
 
 In ``out``: ``last.pt`` (every epoch, with the optimizer state for ``resume``), ``best.pt``
 (the deploy weights of the validation with the best ``best_metric``) and ``log.jsonl``. With
-``eval_every`` 0 the validations space themselves: at most every tenth of the run's progress,
-and only when the time since the last one is at least nine times what one takes (so they cost
-at most a tenth of the run). Progress is shown as one bar over the run's steps whose total,
-under a time budget, is re-planned from the measured step time, so its estimate is honest;
-each epoch logs a line with the time left. The run ends with one line saying what the user got.
+``eval_every`` 0 the validations space themselves, between any two steps: at most every tenth
+of the run's progress, and only when the time since the last one is at least nine times what
+one takes (so they cost at most a tenth of the run). Progress is one bar over the run's steps
+whose total, under a time budget, is re-planned from the measured step time, so its estimate
+is honest; each epoch logs a line with the time left. The run ends with one line saying what
+the user got.
 """
 
 from __future__ import annotations
@@ -243,6 +244,8 @@ class Trainer:
             bar.set_postfix(epoch=f"{self.epoch + 1}/{self.cfg.epochs}",
                             loss=f"{parts['loss']:.3f}", lr=f"{self.lr():.1e}", refresh=False)
             bar.update(1)
+            if self._auto_validation_due():
+                self._validate_between_steps()
         return {k: v / max(1, n) for k, v in totals.items()}, spent
 
     def _planned_steps(self) -> int:
@@ -290,17 +293,29 @@ class Trainer:
         with open(self.out / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
 
-    def _validation_due(self) -> bool:
-        if self.cfg.eval_every:
-            return self.epoch % self.cfg.eval_every == 0
+    def _auto_validation_due(self) -> bool:
+        """With ``eval_every`` 0, after a step: a tenth of the run since the last validation,
+        and nine times a validation's time (so validations take at most a tenth of it)."""
+        if self.cfg.eval_every or self.rank != 0 or self.step >= self.total_steps:
+            return False
         progress, at = self._last_val
-        waited = self.clock() - at
         return (self.progress() - progress >= AUTO_SPACING
-                and waited >= (1 / AUTO_SHARE - 1) * self.eval_s)
+                and self.clock() - at >= (1 / AUTO_SHARE - 1) * self.eval_s)
+
+    def _validate_between_steps(self) -> None:
+        metrics = self.validate()
+        self._log({"epoch": self.epoch, "step": self.step, "validation": True,
+                   "at_s": round(self.budget.elapsed(), 1), **metrics})
+        log.info("step %d: val %s %s", self.step, self.cfg.best_metric,
+                 _fmt(metrics.get(self.cfg.best_metric)))
+        self._keep_best(metrics)
 
     def _keep(self, metrics: dict[str, Any]) -> None:
         """Write ``last.pt``; ``best.pt`` too when ``metrics`` beat the best so far."""
         save_checkpoint(self.out / "last.pt", self._payload(metrics))
+        self._keep_best(metrics)
+
+    def _keep_best(self, metrics: dict[str, Any]) -> None:
         value = metrics.get(self.cfg.best_metric)
         if value is None or math.isnan(value):
             return
@@ -330,7 +345,7 @@ class Trainer:
         row = {"epoch": self.epoch, "step": self.step, "lr": self.lr(),
                "elapsed_s": round(self.budget.elapsed(), 1), **losses}
         metrics: dict[str, Any] = {}
-        if not last and self._validation_due():
+        if not last and self.cfg.eval_every and self.epoch % self.cfg.eval_every == 0:
             metrics = self.validate()
             row.update(metrics)
         self._log(row)

@@ -95,10 +95,12 @@ def estimate_eval_seconds(model: nn.Module, records: Sequence[ImageRecord],
                           names: Sequence[str], tile_size: int = 320,
                           clock: Callable[[], float] = time.monotonic) -> float:
     """Seconds :func:`evaluate_detector` will take on ``records``: the first image is
-    evaluated, timed on ``clock`` and scaled by the split's tile count (its first-call
-    overheads make the estimate err long)."""
+    evaluated, timed on ``clock`` and scaled by the split's tile count, after one untimed
+    forward of a batch of tiles (torch's first-call set-up would double a small estimate)."""
     if not records:
         return 0.0
+    with torch.inference_mode():
+        model.eval()(torch.zeros(SliceConfig().batch_size, 3, tile_size, tile_size))
     start = clock()
     evaluate_detector(model, records[:1], names, tile_size=tile_size, progress=False)
     seconds = clock() - start
