@@ -206,8 +206,8 @@ def train_specks(args: argparse.Namespace, data: Path) -> dict:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         recipe.write_text(json.dumps(json.loads(RECIPE.read_text())["train"], indent=1))
-        wall = specks(args, "train", "--data", data, "--recipe", recipe, "--max-minutes",
-                      args.minutes, "--threads", args.threads, "--out", out,
+        wall = specks(args, "train", "--data", data, "--recipe", recipe, "--init", "none",
+                      "--max-minutes", args.minutes, "--threads", args.threads, "--out", out,
                       log_name="specks-train")
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     epochs = [r for r in rows if "elapsed_s" in r]
