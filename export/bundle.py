@@ -217,13 +217,17 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
                   min_cosine: Mapping[str, float] | None = None,
                   evaluator: Evaluator | None = None,
                   max_int8_drop: Mapping[str, float] | None = None,
+                  choose_threshold: bool = False,
                   allow_non_delegated: bool = False, allow_parity_failure: bool = False,
                   overwrite: bool = False) -> Manifest:
     """Export ``model`` to every (format, precision), check parity in the real runtimes, and
     write a signed bundle at ``dest``. Inputs are float32 NCHW batches, already normalised;
     ``example_input`` fixes the static shape (batch 1). ``evaluator`` adds accuracy metrics
     (see the module docstring); ``max_int8_drop`` (metric -> largest allowed fp32 - int8,
-    e.g. ``{"mAP50": 0.01}``) fails the export beyond it. Returns the written manifest."""
+    e.g. ``{"mAP50": 0.01}``) fails the export beyond it. ``choose_threshold`` (with an
+    evaluator and a CenterNet decode) deploys the score threshold of eager's operating point
+    on the evaluator's data, and records every artifact's precision and recall at it. Returns
+    the written manifest."""
     import numpy as np
 
     from firmware_py.runtimes import load_runner
@@ -244,17 +248,19 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
     if not validation:
         raise ExportError("parity needs at least one validation input")
     model = model.eval()
+    accuracy: dict[str, Mapping[str, float]] = {}
+    if evaluator is not None:
+        from .metrics import eager_forward
+
+        accuracy["eager"] = evaluator(eager_forward(model), "eager")
+        if choose_threshold and isinstance(decode, CenterNetDecode):
+            decode = _deploy_threshold(decode, accuracy["eager"], evaluator)
     references = [eager_outputs(model, x) for x in validation]
     names = _output_names(decode, len(references[0]))
     golden = golden_index(references, decode)
     input_spec = input_spec or InputSpec(shape=tuple(example_input.shape))
     artifacts = []
-    accuracy: dict[str, Mapping[str, float]] = {}
     gate_metrics: dict[str, float] = {}
-    if evaluator is not None:
-        from .metrics import eager_forward
-
-        accuracy["eager"] = evaluator(eager_forward(model), "eager")
     with staging(dest, overwrite) as root:
         jobs = [(fmt, precision) for fmt in formats for precision in precisions]
         bar = tqdm(jobs, desc="artifacts", unit="artifact")
@@ -309,6 +315,23 @@ def export_bundle(model: nn.Module, dest: str | Path, *, name: str,
             artifacts=tuple(artifacts), golden=golden_files, metrics=metrics)
         manifest = sign_and_write(root, manifest, private_key)
     return manifest
+
+
+def _deploy_threshold(decode: CenterNetDecode, eager: Mapping[str, float],
+                      evaluator: Evaluator) -> CenterNetDecode:
+    """``decode`` at eager's operating point; the evaluator then reports every artifact's
+    precision and recall at that threshold."""
+    threshold = eager.get("score_threshold")
+    if threshold is None or not eager.get("precision"):
+        log.warning("no operating point on the validation data (eager matched no object, or "
+                    "no threshold reaches the asked precision): keeping score threshold %.3g",
+                    decode.score_threshold)
+        evaluator.deployed_threshold = decode.score_threshold
+        return decode
+    log.info("deployed score threshold %.3g: eager precision %.3f, recall %.3f", threshold,
+             eager["precision"], eager["recall"])
+    evaluator.deployed_threshold = threshold
+    return decode.model_copy(update={"score_threshold": threshold})
 
 
 def _accuracy_metrics(accuracy: Mapping[str, Mapping[str, float]], formats: Sequence[str],

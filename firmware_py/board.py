@@ -82,8 +82,10 @@ class MergeConfig(_Section):
     metric: Metric = Field("iou", description="overlap metric: IoU or IoS")
     threshold: float = Field(0.5, ge=0.0, le=1.0, description="overlap above which boxes "
                              "are merged or suppressed")
-    score_threshold: float = Field(0.3, ge=0.0, le=1.0, description="detections below this "
-                                   "(carried ones included) are not reported")
+    score_threshold: float | None = Field(None, ge=0.0, le=1.0, description="detections below "
+                                          "this (carried ones included) are not reported; "
+                                          "null = the bundle's deployed threshold (chosen on "
+                                          "its validation split by the exporter)")
     class_agnostic: bool = Field(True, description="merge across classes: one object, one "
                                  "box, even when the heatmap peaks in two class channels")
 

@@ -68,10 +68,10 @@ def _flags(truth: Mapping, pred: Mapping, iou: float) -> np.ndarray:
     return hits
 
 
-def best_f1(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
-            iou: float = 0.5) -> OperatingPoint | None:
-    """The threshold of best F1 over records as :func:`models.evaluate.evaluate` takes them
-    (matched by ``image_id``); ``None`` without ground truth or without detections."""
+def _curve(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping], iou: float
+           ) -> tuple[np.ndarray, ...] | None:
+    """``(score, precision, recall, f1)`` at each distinct score, descending; ``None``
+    without ground truth or without detections."""
     truth = {t["image_id"]: t for t in ground_truth}
     n_gt = sum(len(np.asarray(t["labels"]).reshape(-1)) for t in ground_truth)
     scores, hits = [], []
@@ -86,6 +86,48 @@ def best_f1(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
     precision, recall = tp[ends] / (ends + 1), tp[ends] / n_gt
     f1 = np.where(tp[ends] > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12),
                   0.0)
+    return s[ends], precision, recall, f1
+
+
+def best_f1(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
+            iou: float = 0.5) -> OperatingPoint | None:
+    """The threshold of best F1 over records as :func:`models.evaluate.evaluate` takes them
+    (matched by ``image_id``); ``None`` without ground truth or without detections."""
+    curve = _curve(ground_truth, predictions, iou)
+    if curve is None:
+        return None
+    score, precision, recall, f1 = curve
     best = int(np.flatnonzero(f1 == f1.max())[-1])  # of equal F1, the lowest threshold
-    return OperatingPoint(float(s[ends[best]]), float(precision[best]), float(recall[best]),
+    return OperatingPoint(float(score[best]), float(precision[best]), float(recall[best]),
                           float(f1[best]), iou)
+
+
+def for_precision(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
+                  min_precision: float, iou: float = 0.5) -> OperatingPoint | None:
+    """The lowest threshold (most recall) whose precision reaches ``min_precision``; ``None``
+    if no threshold does (or without ground truth or detections)."""
+    curve = _curve(ground_truth, predictions, iou)
+    if curve is None:
+        return None
+    score, precision, recall, f1 = curve
+    ok = np.flatnonzero(precision >= min_precision)
+    if not len(ok):
+        return None
+    i = int(ok[-1])
+    return OperatingPoint(float(score[i]), float(precision[i]), float(recall[i]),
+                          float(f1[i]), iou)
+
+
+def at_threshold(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
+                 threshold: float, iou: float = 0.5) -> OperatingPoint | None:
+    """Precision and recall of the detections scoring at least ``threshold``."""
+    curve = _curve(ground_truth, predictions, iou)
+    if curve is None:
+        return None
+    score, precision, recall, f1 = curve
+    kept = np.flatnonzero(score >= threshold)
+    if not len(kept):
+        return OperatingPoint(threshold, 0.0, 0.0, 0.0, iou)
+    last = int(kept[-1])
+    return OperatingPoint(threshold, float(precision[last]), float(recall[last]),
+                          float(f1[last]), iou)

@@ -80,13 +80,23 @@ class FrameResult:
         return 1 if self.plan.full_frame else len(self.plan.grid)
 
 
+def with_deployed_threshold(board: BoardConfig, detector: BundleModel) -> BoardConfig:
+    """``board`` whose ``merge.score_threshold`` is set: the profile's, else the bundle's
+    (the operating point the exporter chose on validation data)."""
+    if board.merge.score_threshold is not None:
+        return board
+    merge = board.merge.model_copy(update={
+        "score_threshold": detector.manifest.decode.score_threshold})
+    return board.model_copy(update={"merge": merge})
+
+
 class FrameProcessor:
     """Runs ``detector`` on one frame at a time in ``mode``; ``prior_model`` (a saliency
     bundle) feeds the sparse prior."""
 
     def __init__(self, board: BoardConfig, detector: BundleModel, mode: Mode | None = None,
                  prior_model: BundleModel | None = None) -> None:
-        self.board = board
+        self.board = with_deployed_threshold(board, detector)
         self.detector = detector
         self.mode: Mode = mode or board.mode
         self.prior_model = prior_model

@@ -43,9 +43,10 @@ def drop_cut(d: FrameDetections, grid: TileGrid, active: np.ndarray, margin: flo
 
 def merge(d: FrameDetections, grid: TileGrid, active: np.ndarray, config: MergeConfig,
           margin: float = 1.0) -> FrameDetections:
-    """One frame's final detections, descending score."""
+    """One frame's final detections, descending score (``config.score_threshold`` None:
+    the tiles' decode threshold already applied, nothing more is dropped here)."""
     d = drop_cut(d, grid, active, margin)
-    d = d.select(d.scores >= config.score_threshold)
+    d = d.select(d.scores >= (config.score_threshold or 0.0))
     labels = None if config.class_agnostic else d.labels
     if config.method == "nms":
         return d.select(nms(d.boxes, d.scores, labels, config.threshold, config.metric))

@@ -125,3 +125,4 @@ def test_accuracy_metrics_flatten_and_drop() -> None:
     assert _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.011})
     with pytest.raises(ExportError, match="pte mAP50 drop 1.00 > 0.50 points"):
         _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.005})
+

@@ -131,3 +131,12 @@ def test_adaptive_sparse_runs_the_unknown_grid_first_then_what_the_prior_lights(
     assert runs[-1].tiles_run < 12  # a still scene: only what the tracks need
     carried = runs[-1].detections.interpolated
     assert carried.any() and (runs[-1].detections.tracks >= 0).all()
+
+
+def test_the_reporting_threshold_is_the_bundles_unless_the_profile_sets_one(model) -> None:
+    deployed = model.manifest.decode.score_threshold
+    unset = _board(merge={})
+    assert unset.merge.score_threshold is None
+    assert FrameProcessor(unset, model).board.merge.score_threshold == deployed
+    own = _board(merge={"score_threshold": 0.42})
+    assert FrameProcessor(own, model).board.merge.score_threshold == 0.42
