@@ -64,6 +64,8 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 		--calib $(BENCH_DATA)/train/data.yaml
 	$(BIN)/python bench/executorch_runtime.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/sparse_curves.py
+	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/governor.py
 	$(BIN)/python bench/flash.py
 

@@ -69,6 +69,21 @@ def load_image(path: Path, height: int, width: int, mean: Sequence[float],
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, 3, H, W)
 
 
+DEFAULT_SCORE_THRESHOLD = 0.3  # without validation data to choose one on
+
+
+def _threshold(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a score threshold is in [0, 1], got {text}")
+    return value
+
+
 def _decode_for(task: str, outputs, height: int, score_threshold: float):
     from firmware_py.manifest import CenterNetDecode, SaliencyDecode
 
@@ -123,7 +138,9 @@ def _export(args: argparse.Namespace) -> int:
     with torch.no_grad():
         outputs = model(example)
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-    decode = _decode_for(record.task, outputs, height, args.score_threshold)
+    auto = args.score_threshold == "auto"
+    decode = _decode_for(record.task, outputs, height,
+                         DEFAULT_SCORE_THRESHOLD if auto else args.score_threshold)
     labels = Path(args.labels).read_text().split() if args.labels else ()
     evaluator = None
     if args.val and is_data_yaml(args.val) and tiled and decode is not None:
@@ -134,6 +151,7 @@ def _export(args: argparse.Namespace) -> int:
         private_key=key, calibration=calibration, formats=args.formats,
         precisions=args.precision, source_sha256=digest, labels=labels, boards=args.board,
         input_spec=input_spec, decode=decode, evaluator=evaluator, max_int8_drop=max_drop,
+        choose_threshold=auto and evaluator is not None,
         allow_non_delegated=args.allow_non_delegated,
         allow_parity_failure=args.allow_parity_failure, overwrite=args.overwrite)
     for a in manifest.artifacts:
@@ -159,7 +177,9 @@ def _evaluator(args: argparse.Namespace, decode, input_spec, labels: Sequence[st
     records = data.records[:args.num_eval] if args.num_eval else data.records
     if labels and list(labels) != list(data.names):
         raise ValueError(f"--labels {list(labels)} differ from {args.val} names {data.names}")
-    return DetectionEvaluator(records, data.names, decode, input_spec), tuple(data.names)
+    evaluator = DetectionEvaluator(records, data.names, decode, input_spec,
+                                   min_precision=args.min_precision)
+    return evaluator, tuple(data.names)
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
@@ -196,7 +216,19 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 def _guarded(fn):
     """Run a handler; report expected failures as one clear line and exit status 2."""
-    return one_line_errors(fn, _expected_errors)
+    guarded = one_line_errors(fn, _expected_errors)
+
+    def run(args: argparse.Namespace) -> int:
+        from .interrupt import Terminated
+
+        try:
+            return guarded(args)
+        except (KeyboardInterrupt, Terminated) as stop:
+            code = stop.code if isinstance(stop, Terminated) else 130
+            log.error("interrupted (exit %d); nothing was left half-written", code)
+            return code
+
+    return run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -232,8 +264,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "and the self-test tolerances (tiles for a detector)")
     exp.add_argument("--num-eval", type=int, default=0,
                      help="full images for the mAP evaluation (0 = the whole split)")
-    exp.add_argument("--score-threshold", type=float, default=0.3,
-                     help="deployed decode score threshold written to the manifest")
+    exp.add_argument("--score-threshold", type=_threshold, default="auto",
+                     help="deployed decode score threshold written to the manifest: a number, "
+                     "or 'auto' (default): eager's best-F1 point on --val (0.3 without a "
+                     "--val data.yaml)")
+    exp.add_argument("--min-precision", type=float, default=None, help="with 'auto': the "
+                     "lowest threshold whose validation precision reaches this, instead of "
+                     "best F1")
     exp.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 mAP50 "
                      "is more than this many points below fp32 in a format (needs --val)")
     exp.add_argument("--size", type=parse_wxh, default=None, help="input WxH override "

@@ -15,6 +15,11 @@ Choices of ours:
 - One tile per runtime call: artifacts have a static batch of 1, as on the device.
 - Reported numbers (``summary``): ``mAP50``, ``mAP50-95``, ``AP_small`` as fractions; an
   undefined metric (no ground truth of that size) is left out rather than written as NaN.
+  Beside them, the operating point (``models.operating_point``, IoU 0.5): the best-F1
+  ``score_threshold`` (or the lowest reaching ``min_precision``) with its ``precision`` and
+  ``recall``, or, once a threshold is deployed
+  (``deployed_threshold``), the precision and recall at it. Up to 1000 detections per image
+  count (tiled images can hold hundreds of objects).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from firmware_py.decode import decode_centernet
 from firmware_py.manifest import CenterNetDecode, InputSpec
 from models.data.boxes import ImageRecord, read_image
 from models.evaluate import DetectionMetrics, evaluate
+from models.operating_point import OperatingPoint, at_threshold, best_f1, for_precision
 from models.predict import DetectTiles, SliceConfig, predict_sliced
 from models.validate import EVAL_SCORE_THRESHOLD
 
@@ -91,7 +97,9 @@ class DetectionEvaluator:
     input_spec: InputSpec
     overlap: float | int = 0.2
     score_threshold: float = EVAL_SCORE_THRESHOLD
-    max_dets: int = 100
+    max_dets: int = 1000
+    deployed_threshold: float | None = None  # None: report the chosen operating point
+    min_precision: float | None = None  # choose for this precision instead of best F1
 
     def __post_init__(self) -> None:
         if not self.records:
@@ -100,7 +108,8 @@ class DetectionEvaluator:
             raise ValueError(f"decode has {self.decode.num_classes} classes, the data "
                              f"{len(self.names)}")
 
-    def evaluate(self, forward: Forward, desc: str = "eval") -> DetectionMetrics:
+    def evaluate(self, forward: Forward, desc: str = "eval"
+                 ) -> tuple[DetectionMetrics, OperatingPoint | None]:
         tile_h, tile_w = self.input_spec.shape[-2:]
         detect = device_detector(forward, eval_decode(self.decode, self.score_threshold),
                                  self.input_spec)
@@ -112,10 +121,22 @@ class DetectionEvaluator:
             truth.append({"image_id": i, "width": record.width, "height": record.height,
                           "boxes": record.boxes, "labels": record.labels})
             predictions.append(found.record(i))
-        return evaluate(truth, predictions, self.names, max_dets=self.max_dets)
+        if self.deployed_threshold is not None:
+            point = at_threshold(truth, predictions, self.deployed_threshold)
+        elif self.min_precision is not None:
+            point = for_precision(truth, predictions, self.min_precision)
+        else:
+            point = best_f1(truth, predictions)
+        return evaluate(truth, predictions, self.names, max_dets=self.max_dets), point
 
     def __call__(self, forward: Forward, desc: str = "eval") -> dict[str, float]:
-        return summary(self.evaluate(forward, desc))
+        metrics, point = self.evaluate(forward, desc)
+        values = summary(metrics)
+        if point is not None:
+            values.update({"score_threshold": round(point.score_threshold, 4),
+                           "precision": round(point.precision, 5),
+                           "recall": round(point.recall, 5)})
+        return values
 
 
 def summary(metrics: DetectionMetrics) -> dict[str, float]:

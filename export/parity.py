@@ -37,7 +37,7 @@ def eager_outputs(model: nn.Module, x: torch.Tensor) -> list[np.ndarray]:
     return [o.detach().float().numpy() for o in out]
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a.astype(np.float64), b.astype(np.float64)
     denom = np.linalg.norm(a) * np.linalg.norm(b)
     if denom == 0.0:
@@ -64,7 +64,7 @@ def compare(model: nn.Module, runner: Runner, inputs: Iterable[torch.Tensor],
     outputs = []
     for name, e, a in zip(names, ref, got, strict=True):
         e, a = np.concatenate(e), np.concatenate(a)
-        outputs.append(OutputParity(name=name, cosine=_cosine(e, a),
+        outputs.append(OutputParity(name=name, cosine=cosine(e, a),
                                     max_abs_error=float(np.max(np.abs(e - a)))))
     passed = all(o.cosine >= min_cosine for o in outputs)
     return Parity(num_samples=samples, min_cosine=min_cosine, outputs=tuple(outputs),

@@ -14,6 +14,12 @@ levels, in every block. Both runtimes fuse the clamp into the conv (XNNPACK's
 relu`` gets: the conv's inputs quantized, its output not, the clamp's output observed
 (``annotate_conv_clamp``, applied before the stock patterns by both quantizers here).
 
+TFLite's int8 spec (litert-torch only). The stock litert-torch quantizer leaves some ops with
+quantization TFLite's int8 kernels refuse (a LOGISTIC whose output scale is not 1/256, an
+AVERAGE_POOL_2D whose output scale differs from its input's); ``litert_quantizer`` adds the
+annotations that make them follow the spec (``export.tflite_qspec``, which says why and what),
+and ``export.int8_spec`` gates every int8 ``.tflite`` on it.
+
 Float islands. A net may name submodules that stay float in its int8 artifacts
 (``int8_float_modules``, dotted paths): their nodes lose the quantizer's annotations
 (``keep_float``), so the runtime dequantizes into them and they run fp32 inside the same
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 import torch
 from torch import nn
@@ -93,14 +100,18 @@ def keep_float(graph: torch.fx.GraphModule, modules: Sequence[str]) -> int:
     return cleared
 
 
-def _specks_quantizer(quantizer_cls: type, float_modules: Sequence[str]) -> type:
-    """``quantizer_cls`` whose ``annotate`` first claims the ``conv -> hardtanh`` pairs and
-    last leaves ``float_modules`` unquantized."""
+def _specks_quantizer(quantizer_cls: type, float_modules: Sequence[str],
+                      then: Callable[[torch.fx.GraphModule], None] | None = None) -> type:
+    """``quantizer_cls`` whose ``annotate`` first claims the ``conv -> hardtanh`` pairs, runs
+    ``then`` on the graph after its own annotation, and last leaves ``float_modules``
+    unquantized."""
 
     class SpecksQuantizer(quantizer_cls):
         def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
             annotate_conv_clamp(model, self.global_config)
             model = super().annotate(model)
+            if then is not None:
+                then(model)
             if float_modules:
                 keep_float(model, float_modules)
             return model
@@ -121,13 +132,19 @@ def xnnpack_quantizer(float_modules: Sequence[str] = ()):
     return _specks_quantizer(XNNPACKQuantizer, float_modules)().set_global(config)
 
 
-def litert_quantizer(float_modules: Sequence[str] = ()):
+def litert_quantizer(float_modules: Sequence[str] = (), tflite_spec: bool = True):
     """litert-torch PT2E quantizer: per-channel symmetric weights, static activations,
-    ``conv -> hardtanh`` fused, ``float_modules`` left in float."""
+    ``conv -> hardtanh`` fused, ``float_modules`` left in float, and (``tflite_spec``, the
+    default) the annotations TFLite's int8 spec needs (``export.tflite_qspec``).
+    ``tflite_spec=False`` is the stock behaviour, which breaks the spec."""
     from litert_torch.quantize import pt2e_quantizer
 
+    from .tflite_qspec import annotate_tflite_spec
+
     config = pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True)
-    return _specks_quantizer(pt2e_quantizer.PT2EQuantizer, float_modules)().set_global(config)
+    then = partial(annotate_tflite_spec, config=config) if tflite_spec else None
+    return _specks_quantizer(pt2e_quantizer.PT2EQuantizer, float_modules, then)().set_global(
+        config)
 
 
 def quantize_pt2e(model: nn.Module, example_inputs: tuple[torch.Tensor, ...],
@@ -156,4 +173,9 @@ def quantize_pt2e(model: nn.Module, example_inputs: tuple[torch.Tensor, ...],
     log.info("calibrated on %d batches", batches)
     converted = convert_pt2e(prepared, fold_quantize=fold_quantize)
     move_exported_model_to_eval(converted)
+    # NOTE: that swaps the graph's dropout / batch-norm ops but leaves nn.Module's ``training``
+    # flag True (an exported module's ``eval()`` raises), so litert-torch warned "Your model
+    # is converted in training mode"; the flag is set to what the graph now is.
+    for module in converted.modules():
+        module.training = False
     return converted

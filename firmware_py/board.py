@@ -41,7 +41,7 @@ from firmware_py.shipped import BOARDS
 from firmware_py.sinks.config import SinksConfig
 from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
-from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig
+from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig, TrackerConfig
 from firmware_py.telemetry.config import TelemetryConfig
 
 SYSTEM_BOARDS = Path("/etc/specks/boards")
@@ -82,8 +82,10 @@ class MergeConfig(_Section):
     metric: Metric = Field("iou", description="overlap metric: IoU or IoS")
     threshold: float = Field(0.5, ge=0.0, le=1.0, description="overlap above which boxes "
                              "are merged or suppressed")
-    score_threshold: float = Field(0.3, ge=0.0, le=1.0, description="detections below this "
-                                   "(carried ones included) are not reported")
+    score_threshold: float | None = Field(None, ge=0.0, le=1.0, description="detections below "
+                                          "this (carried ones included) are not reported; "
+                                          "null = the bundle's deployed threshold (chosen on "
+                                          "its validation split by the exporter)")
     class_agnostic: bool = Field(True, description="merge across classes: one object, one "
                                  "box, even when the heatmap peaks in two class channels")
 
@@ -107,6 +109,8 @@ class BoardConfig(_Section):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig, description="tile budget "
                                    "and revisit guarantee")
     carry: CarryConfig = Field(default_factory=CarryConfig, description="detection carry")
+    tracks: TrackerConfig = Field(default_factory=TrackerConfig, description="track ids and "
+                                  "the motion the carry follows")
     power: PowerConfig = Field(default_factory=PowerConfig, description="power sensor and "
                                "budget")
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="stats "

@@ -16,7 +16,15 @@ Choices of ours where the papers are silent:
 - Overlap is either IoU or IoS (intersection over the smaller area, SAHI's ``IOS``). A pair
   matches when the overlap is strictly greater than the threshold, so a threshold of 1 turns
   suppression off (the manifest's ``nms_iou = 1``) and 0 suppresses any touching pair with a
-  positive intersection. Boxes of zero area overlap nothing.
+  positive intersection. Boxes of zero area (or with a non-finite coordinate) overlap
+  nothing.
+- Cost. No ``K x K`` overlap matrix: the pairs that can match are found through a spatial
+  grid (:mod:`firmware_py.boxgrid`), and the greedy visit is decided over those pairs in a
+  few vectorised rounds (:func:`_resolve`), so time and memory follow the boxes and their
+  overlapping pairs (a device merge over ~10k candidates of a 90-tile frame), not their
+  square. Up to ``ALL_PAIRS`` boxes (a detector tile's decode) every pair is a candidate
+  instead: cheaper than building the grid. The result is the greedy visit's, exactly
+  (``tests/firmware_py/test_nms.py`` checks it against the matrix form on random boxes).
 - Ties in score keep the input order (stable sort), so results are deterministic and equal to
   the torch reference decode in ``models/decode.py``.
 - Boxes are ``(K, 4)`` ``xyxy``; results are indices into the input, in descending score order.
@@ -24,28 +32,30 @@ Choices of ours where the papers are silent:
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Literal
 
 import numpy as np
 
+from firmware_py.boxgrid import overlapping_pairs
+
 Metric = Literal["iou", "ios"]
+ALL_PAIRS = 64  # up to this many boxes, every pair is a candidate: cheaper than the grid
 
 
 def _areas(boxes: np.ndarray) -> np.ndarray:
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0,
-                                                                 None)
+    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(
+        boxes[..., 3] - boxes[..., 1], 0, None)
 
 
-def pairwise_overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np.ndarray:
-    """``(N, M)`` IoU (or IoS: intersection over the smaller box) of ``(N, 4)`` and ``(M, 4)``
-    ``xyxy`` boxes; 0 where the denominator is 0."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])  # (N, M, 2)
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])  # (N, M, 2)
+def overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np.ndarray:
+    """IoU (or IoS: intersection over the smaller box) of broadcastable ``(..., 4)`` ``xyxy``
+    float64 boxes, elementwise; 0 where the denominator is 0."""
+    lo = np.maximum(a[..., :2], b[..., :2])
+    hi = np.minimum(a[..., 2:], b[..., 2:])
     wh = np.clip(hi - lo, 0, None)
-    inter = wh[..., 0] * wh[..., 1]  # (N, M)
-    area_a, area_b = _areas(a)[:, None], _areas(b)[None, :]
+    inter = wh[..., 0] * wh[..., 1]
+    area_a, area_b = _areas(a), _areas(b)
     if metric == "iou":
         denom = area_a + area_b - inter
     elif metric == "ios":
@@ -55,56 +65,81 @@ def pairwise_overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np
     return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
 
 
+def pairwise_overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np.ndarray:
+    """``(N, M)`` IoU (or IoS) of ``(N, 4)`` and ``(M, 4)`` ``xyxy`` boxes; 0 where the
+    denominator is 0."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    return overlap(a[:, None, :], b[None, :, :], metric)
+
+
 def _order(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
 
 
-def _same_class(labels: np.ndarray | None, count: int) -> np.ndarray:
-    if labels is None:
-        return np.ones((count, count), dtype=bool)
-    labels = np.asarray(labels).reshape(-1)
-    return labels[:, None] == labels[None, :]
-
-
-def _sorted_matches(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None,
-                    threshold: float, metric: Metric) -> tuple[np.ndarray, np.ndarray]:
-    """Descending-score order and the ``(K, K)`` same-class overlap > threshold matrix in it."""
-    boxes = np.asarray(boxes).reshape(-1, 4)
+def _matches(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None,
+             threshold: float, metric: Metric) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Descending-score order, and the matching pairs as ranks in it: ``(hi, lo)``, ``hi <
+    lo``, same class, overlap > threshold."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     order = _order(scores)
-    sorted_boxes = boxes[order]
-    match = pairwise_overlap(sorted_boxes, sorted_boxes, metric) > threshold  # (K, K)
-    match &= _same_class(None if labels is None else np.asarray(labels)[order], len(order))
-    return order, match
+    i, j = np.triu_indices(len(boxes), 1) if len(boxes) <= ALL_PAIRS else \
+        overlapping_pairs(boxes)
+    keep = overlap(boxes[i], boxes[j], metric) > threshold
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        keep &= labels[i] == labels[j]
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    ri, rj = rank[i[keep]], rank[j[keep]]
+    return order, np.minimum(ri, rj), np.maximum(ri, rj)
+
+
+def _resolve(count: int, hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy visit of ranks ``0..count-1`` over the match pairs ``(hi, lo)``: a rank is
+    kept unless a kept, better rank matches it. Returns ``(kept (count,) bool, owner
+    (count,) int64)``, ``owner`` the best kept rank matching each dropped rank (``count`` for
+    kept ones). Decided in rounds, each one vectorised: a rank is kept once every better rank
+    matching it is dropped, dropped once one is kept; each round decides at least the best
+    undecided rank, and few rounds are needed when chains of matches are short."""
+    state = np.zeros(count, np.int8)  # 0 undecided, 1 kept, 2 dropped
+    live_hi, live_lo = hi, lo
+    while (state == 0).any():
+        blocked = np.zeros(count, bool)
+        blocked[live_lo] = True
+        state[(state == 0) & ~blocked] = 1
+        state[live_lo[state[live_hi] == 1]] = 2  # undecided until now: live pairs only
+        live = (state[live_lo] == 0) & (state[live_hi] != 2)
+        live_hi, live_lo = live_hi[live], live_lo[live]
+    kept = state == 1
+    owner = np.full(count, count, np.int64)
+    win = kept[hi]
+    np.minimum.at(owner, lo[win], hi[win])
+    return kept, owner
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None,
         threshold: float = 0.5, metric: Metric = "iou") -> np.ndarray:
     """Greedy NMS; class-wise when ``labels`` is given (boxes of different classes never
     suppress each other). Returns kept indices (int64) in descending score order."""
-    order, match = _sorted_matches(boxes, scores, labels, threshold, metric)
-    alive = np.ones(len(order), dtype=bool)
-    for i in range(len(order)):
-        if alive[i]:
-            alive[i + 1:] &= ~match[i, i + 1:]
-    return order[alive].astype(np.int64)
+    order, hi, lo = _matches(boxes, scores, labels, threshold, metric)
+    kept, _ = _resolve(len(order), hi, lo)
+    return order[kept].astype(np.int64)
 
 
 def greedy_nmm(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray | None = None,
                threshold: float = 0.5, metric: Metric = "ios") -> dict[int, list[int]]:
     """SAHI's greedy grouping: ``{kept index: [indices to merge into it]}``, keys in
     descending score order, each list in descending score order. Class-wise when ``labels``
-    is given. Matching uses the original boxes; :func:`merge_nmm` applies the groups."""
-    order, match = _sorted_matches(boxes, scores, labels, threshold, metric)
-    alive = np.ones(len(order), dtype=bool)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(order)):
-        if not alive[i]:
-            continue
-        members = np.flatnonzero(alive & match[i])
-        members = members[members > i]
-        alive[members] = False
-        alive[i] = False
-        groups[int(order[i])] = [int(j) for j in order[members]]
+    is given. Matching uses the original boxes; :func:`merge_nmm` applies the groups. A box
+    joins the group of the best kept box that matches it: the greedy visit reaches that one
+    first, and until then the box is still free."""
+    order, hi, lo = _matches(boxes, scores, labels, threshold, metric)
+    kept, owner = _resolve(len(order), hi, lo)
+    groups: dict[int, list[int]] = {int(order[r]): [] for r in np.flatnonzero(kept)}
+    members = np.flatnonzero(~kept)  # ascending rank = descending score
+    for rank, head in zip(members.tolist(), owner[members].tolist(), strict=True):
+        groups[int(order[head])].append(int(order[rank]))
     return groups
 
 
@@ -112,16 +147,24 @@ def merge_groups(boxes: np.ndarray, groups: dict[int, list[int]], threshold: flo
                  metric: Metric = "ios") -> np.ndarray:
     """``(M, 4)`` float32: each :func:`greedy_nmm` group's kept box grown into the union with
     its members. As in SAHI, each member is re-checked against the kept box *as merged so
-    far* and skipped if it no longer matches."""
+    far* and skipped if it no longer matches. Vectorised across groups: step ``s`` checks
+    every group's ``s``-th member at once."""
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    out = np.empty((len(groups), 4), dtype=np.float32)
-    for row, (keep, members) in enumerate(groups.items()):
-        merged = boxes[keep].copy()
-        for j in members:
-            if pairwise_overlap(merged, boxes[j], metric)[0, 0] > threshold:
-                merged[:2] = np.minimum(merged[:2], boxes[j, :2])
-                merged[2:] = np.maximum(merged[2:], boxes[j, 2:])
-        out[row] = merged
+    out = boxes[np.fromiter(groups, dtype=np.int64, count=len(groups))].copy()  # (M, 4)
+    count = np.fromiter((len(m) for m in groups.values()), dtype=np.int64, count=len(groups))
+    member = np.fromiter(chain.from_iterable(groups.values()), dtype=np.int64,
+                         count=int(count.sum()))  # (P,) group by group
+    row = np.repeat(np.arange(len(groups)), count)  # (P,)
+    step = np.arange(len(member)) - np.repeat(np.cumsum(count) - count, count)
+    by_step = np.argsort(step, kind="stable")
+    bounds = np.searchsorted(step[by_step], np.arange(int(count.max(initial=0)) + 1))
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        r, j = row[by_step[lo:hi]], member[by_step[lo:hi]]
+        hit = overlap(out[r].astype(np.float64), boxes[j].astype(np.float64), metric) \
+            > threshold
+        r, j = r[hit], j[hit]
+        out[r, :2] = np.minimum(out[r, :2], boxes[j, :2])
+        out[r, 2:] = np.maximum(out[r, 2:], boxes[j, 2:])
     return out
 
 

@@ -20,6 +20,8 @@ Choices where the protocol is silent or ours:
   ``None`` in :meth:`DetectionMetrics.to_dict`, never COCO's sentinel -1.
 - The PR curve is COCO's interpolated precision at its 101 recall points, IoU 0.5, all
   areas, ``max_dets``; one line per class that has ground truth.
+- Beside AP, the operating point: the score threshold of best F1 at IoU 0.5 over the same
+  detections (``models.operating_point``), what a deployed detector would deliver.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
+
+from .operating_point import OperatingPoint, best_f1
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ class DetectionMetrics:
     num_predictions: int
     per_class: list[ClassAP] = field(default_factory=list)
     pr_curve: Path | None = None
+    operating_point: OperatingPoint | None = None  # best F1 at IoU 0.5
 
     def to_dict(self) -> dict:
         """JSON-ready: NaN becomes None, the path a string."""
@@ -95,6 +100,8 @@ class DetectionMetrics:
     def __str__(self) -> str:
         console = Console(file=io.StringIO(), width=100, color_system=None)
         console.print(self.table())
+        if self.operating_point is not None:
+            console.print(f"operating point {self.operating_point.line()}")
         return console.file.getvalue()
 
 
@@ -203,11 +210,23 @@ def evaluate(ground_truth: Sequence[Mapping], predictions: Sequence[Mapping],
         ar=_mean_valid(recall[:, :, all_]),
         ar_small=_mean_valid(recall[:, :, small]),
         num_images=len(image_ids), num_gt=len(gt_labels), num_predictions=len(detections),
-        per_class=per_class)
+        per_class=per_class, operating_point=best_f1(ground_truth, _top(predictions, max_dets)))
     if pr_curve is not None:
         metrics.pr_curve = plot_pr_curve(params.recThrs, precision[t50, :, :, all_],
                                          names, pr_curve)
     return metrics
+
+
+def _top(predictions: Sequence[Mapping], max_dets: int) -> list[dict]:
+    """Each image's ``max_dets`` best detections (those COCO evaluates)."""
+    out = []
+    for pred in predictions:
+        scores = np.asarray(pred["scores"], dtype=np.float64).reshape(-1)
+        keep = np.argsort(-scores, kind="stable")[:max_dets]
+        out.append({"image_id": pred["image_id"], "scores": scores[keep],
+                    "boxes": np.asarray(pred["boxes"]).reshape(-1, 4)[keep],
+                    "labels": np.asarray(pred["labels"]).reshape(-1)[keep]})
+    return out
 
 
 def plot_pr_curve(recall: np.ndarray, precision: np.ndarray, names: Sequence[str],

@@ -29,6 +29,7 @@ from .blocks.depthwise import InvertedResidual
 from .blocks.se import SE
 from .blocks.tied import TiedSE
 from .checkpoint import model_from_checkpoint, save_checkpoint
+from .data.boxes import DetectionSet
 from .registry import create_model, model_record
 from .summary import count_gflops, count_params
 
@@ -141,8 +142,9 @@ def prune_network(model: nn.Module, name: str, config: dict, masks: list[torch.T
 
 
 def prune_checkpoint(path: str, out: str, threshold: float = 1e-2, data: str | None = None,
-                     finetune_epochs: int = 0) -> Path:
-    """``specks prune``: mask, rebuild, optionally fine-tune; report params/GFLOPs/mAP."""
+                     finetune_epochs: int = 0, max_minutes: float | None = None) -> Path:
+    """``specks prune``: mask, rebuild, optionally fine-tune (within ``max_minutes``, its
+    final validation included; default: the recipe's budget); report params/GFLOPs/mAP."""
     model, ckpt = model_from_checkpoint(path)
     record = model_record(ckpt["model"])
     masks = channel_masks(model, threshold)
@@ -154,25 +156,27 @@ def prune_checkpoint(path: str, out: str, threshold: float = 1e-2, data: str | N
         "model": ckpt["model"], "config": config, "state_dict": pruned.state_dict(),
         "meta": {**ckpt.get("meta", {}), "pruned_from": str(path), "threshold": threshold}})
     if data:
-        before["mAP50"] = _map50(model, data)
-        after["mAP50"] = _map50(pruned, data)
+        val = _val(data)
+        before["mAP50"] = _map50(model, val, "before pruning")
+        after["mAP50"] = _map50(pruned, val, "after pruning")
     log.info("hidden widths %s -> %s (%.0f%% kept)", report.hidden_before, report.hidden_after,
              100 * report.kept_fraction)
     log.info("before: %s", before)
     log.info("after:  %s", after)
     if data and finetune_epochs:
-        from .train import TrainConfig, train
+        from .train import train
+        from .train_config import make_config
 
-        recipe = ckpt.get("meta", {}).get("recipe", {})
-        cfg = TrainConfig(**{**recipe, "data": data, "model": ckpt["model"],
-                             "model_config": {k: v for k, v in config.items()
-                                              if k != "num_classes"},
-                             "out": str(out_dir), "epochs": finetune_epochs, "dwd_lambda": 0.0,
-                             "init": str(pruned_path), "resume": False, "teacher": None})
-        final = train(cfg)
-        tuned, _ = model_from_checkpoint(final)
-        log.info("after fine-tune: mAP50 %.4f", _map50(tuned, data))
-        return final
+        recipe = dict(ckpt.get("meta", {}).get("recipe", {}))
+        if max_minutes is not None:
+            recipe["max_minutes"] = max_minutes
+        cfg = make_config({**recipe, "data": data, "model": ckpt["model"],
+                           "model_config": {k: v for k, v in config.items()
+                                            if k != "num_classes"},
+                           "out": str(out_dir), "epochs": finetune_epochs, "dwd_lambda": 0.0,
+                           "init": str(pruned_path), "resume": False, "teacher": None},
+                          f"the recipe recorded in {path}")
+        return train(cfg)  # its last log line gives the fine-tuned net's val metrics
     return pruned_path
 
 
@@ -180,9 +184,19 @@ def _stats(model: nn.Module, input_size: tuple[int, int, int]) -> dict[str, floa
     return {"params": count_params(model), "gflops": round(count_gflops(model, input_size), 4)}
 
 
-def _map50(model: nn.Module, data: str) -> float:
+def _val(data: str) -> DetectionSet:
     from .data.yolo import read_yolo
-    from .validate import evaluate_detector
 
     val = read_yolo(data, "val")
-    return evaluate_detector(model, val.records, val.names).map50
+    log.info("mAP50 before and after pruning: two evaluations of %d val images; a bar shows "
+             "each one's progress and time left", len(val.records))
+    return val
+
+
+def _map50(model: nn.Module, val: DetectionSet, when: str) -> float:
+    from .validate import evaluate_detector
+
+    log.info("evaluating %s", when)
+    map50 = evaluate_detector(model, val.records, val.names).map50
+    log.info("mAP50 %s: %.4f", when, map50)
+    return map50

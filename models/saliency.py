@@ -20,7 +20,7 @@ small-object prior. Choices of ours:
   plus ``dice_weight`` x soft Dice over the batch (helps the few positive cells).
 - Training. Object-centred random crops (``object_crop_prob``) of the cached lores frames plus
   horizontal flips (the paper's augmentation is flips and crops); AdamW with
-  :class:`~models.train.WarmupCosine`, the EMA of ``models.train``, and its wall-clock budget.
+  :class:`~models.schedule.WarmupCosine`, the EMA of ``models.train``, and its wall-clock budget.
   NOTE: the paper trains 300 epochs at lr 1e-4; the prior gets a few minutes on one core, so
   lr 3e-3 with warm-up and cosine, as the detector.
 - Metric. The question the prior answers is whether pooled saliency ranks the detector tiles
@@ -56,10 +56,12 @@ from tqdm import tqdm
 from firmware_py.sparse.prior import pool_map
 from firmware_py.tiling import TileGrid
 
+from .budget import TimeBudget
 from .checkpoint import save_checkpoint
 from .data.synth import Scene, SynthConfig, synth_image
 from .registry import create_model
-from .train import WarmupCosine, _ema_ramp, seed_everything
+from .schedule import WarmupCosine
+from .train import _ema_ramp, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -181,21 +183,22 @@ def train_saliency(cfg: SaliencyConfig, heldout: Sequence[Scene] = ()) -> Path:
     data = LoresCrops(cfg)
     model = create_model(cfg.model, **cfg.model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
-    schedule = WarmupCosine(cfg.warmup_steps, cfg.steps, budget_s)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    budget = TimeBudget(cfg.max_minutes * 60 if cfg.max_minutes else None)
+    schedule = WarmupCosine(cfg.warmup_steps, cfg.steps)
     ema = AveragedModel(model, use_buffers=True,
                         multi_avg_fn=_ema_ramp(cfg.ema_decay, cfg.warmup_steps))
     start = time.monotonic()
     bar = tqdm(range(cfg.steps), desc="saliency", leave=False)
     step, running = 0, 0.0
     for step in bar:
+        lr = cfg.lr * schedule(schedule.progress(step, budget.train_fraction()))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         loss = _train_step(model, optimizer, data.batch(), cfg)
-        scheduler.step()
         ema.update_parameters(model)
         running = loss if step == 0 else 0.95 * running + 0.05 * loss
-        bar.set_postfix(loss=f"{running:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-        if budget_s and time.monotonic() - start > budget_s:
+        bar.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.1e}")
+        if budget.train_fraction() >= 1.0:
             log.warning("time budget of %.1f min spent after %d steps", cfg.max_minutes, step + 1)
             break
     minutes = (time.monotonic() - start) / 60

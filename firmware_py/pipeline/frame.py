@@ -1,9 +1,9 @@
-"""Per-frame processing: prior -> plan -> crop -> infer -> decode -> merge (with the carry).
+"""Per-frame processing: prior -> plan -> crop -> infer -> decode -> merge -> tracks (-> carry).
 
 :class:`FrameProcessor` holds the state that lives across frames for one frame size: the tile
-grid, the tile prior (previous lores frame), the sampler (tile ages, seeded noise), the
-detection carry and the last merged detections (the prior's memory cue). A frame of another
-size (a camera reconnected at a new resolution) rebuilds that state.
+grid, the tile prior (previous lores frame), the sampler (tile ages, seeded noise) and the
+tracker (whose tracks feed the prior and carry the objects of tiles not run). A frame of
+another size (a camera reconnected at a new resolution) rebuilds that state.
 
 Choices of ours:
 
@@ -12,10 +12,22 @@ Choices of ours:
   (the map is reused in between: small objects move little between frames, and the prior
   costs several detector tiles); the map covers the whole frame, so the tile prior pools it
   per tile whatever its resolution.
+- The prior's memory cue is the tracks (:func:`~firmware_py.sparse.prior.track_need`): each
+  at its predicted box, scored by whether it needs a detector run this frame.
+- Every mode merges the fresh detections (cut copies, then NMS), then the tracker gives them
+  ids; sparse mode adds the carried tracks of the tiles not run
+  (:func:`~firmware_py.sparse.carry.carry`), reported at or above the merge's score
+  threshold like any detection. There, a copy cut by a run tile's side also defers to the
+  tile across that side when a carried track lies in its core (the carry reports the object
+  whole, where the cut copy would drag its track).
 - The configured tile budget is raised to :func:`~firmware_py.sparse.min_budget` when the
   grid needs more to keep the revisit guarantee (with a warning): the guarantee wins.
+- Sparse mode with a fixed budget of at least the grid's tiles (a 768x576 frame is 6 tiles of
+  320 px; a budget of 8) runs every tile every frame: it says so once, when the grid is
+  built, and skips the prior while that holds (the governor may lower the budget later).
 - Stage times (seconds, ``time.perf_counter``): ``prior``, ``crop``, ``infer`` (runtime calls),
-  ``decode``, ``merge`` (carry, cut boxes, NMS); the caller adds ``capture`` and ``sink``.
+  ``decode``, ``merge`` (cut boxes, NMS, tracks, carry); the caller adds ``capture`` and
+  ``sink``.
 """
 
 from __future__ import annotations
@@ -32,15 +44,18 @@ from firmware_py.pipeline.merge import merge
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.sources import Frame
 from firmware_py.sparse import (
-    DetectionCarry,
     FrameDetections,
     FramePlan,
     Mode,
     TilePrior,
     TileSampler,
+    Tracker,
+    carry,
     min_budget,
     plan_frame,
 )
+from firmware_py.sparse.cores import box_tile
+from firmware_py.sparse.prior import track_need
 from firmware_py.tiling import TileGrid
 
 log = logging.getLogger(__name__)
@@ -54,6 +69,7 @@ class FrameResult:
     detections: FrameDetections  # merged, frame pixels, descending score
     plan: FramePlan
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    probability: np.ndarray | None = None  # (T,) the tile prior the sampler drew from (sparse)
 
     @property
     def tiles_run(self) -> int:
@@ -64,17 +80,28 @@ class FrameResult:
         return 1 if self.plan.full_frame else len(self.plan.grid)
 
 
+def with_deployed_threshold(board: BoardConfig, detector: BundleModel) -> BoardConfig:
+    """``board`` whose ``merge.score_threshold`` is set: the profile's, else the bundle's
+    (the operating point the exporter chose on validation data)."""
+    if board.merge.score_threshold is not None:
+        return board
+    merge = board.merge.model_copy(update={
+        "score_threshold": detector.manifest.decode.score_threshold})
+    return board.model_copy(update={"merge": merge})
+
+
 class FrameProcessor:
     """Runs ``detector`` on one frame at a time in ``mode``; ``prior_model`` (a saliency
     bundle) feeds the sparse prior."""
 
     def __init__(self, board: BoardConfig, detector: BundleModel, mode: Mode | None = None,
                  prior_model: BundleModel | None = None) -> None:
-        self.board = board
+        self.board = with_deployed_threshold(board, detector)
         self.detector = detector
         self.mode: Mode = mode or board.mode
         self.prior_model = prior_model
         self.grid: TileGrid | None = None
+        self.tracker = Tracker(board.tracks)
 
     def _reset(self, width: int, height: int) -> None:
         tile_h, tile_w = self.detector.tile_size
@@ -87,13 +114,22 @@ class FrameProcessor:
             cfg = cfg.model_copy(update={"budget": floor})
         self.prior = TilePrior(grid, self.board.prior)
         self.sampler = TileSampler(len(grid), cfg)
-        self.carry = DetectionCarry(len(grid), self.board.carry)
-        self.last = FrameDetections.empty()
+        self.tracker.reset()
+        self._index = 0  # frames since the grid was built
         self._map: np.ndarray | None = None
         self._frames = 0
         self._tile = np.empty((1, tile_h, tile_w, 3), np.uint8)
         log.info("frame %dx%d: %d tiles of %dx%d (%d x %d), mode %s", width, height, len(grid),
                  tile_w, tile_h, grid.cols, grid.rows, self.mode)
+        if self._all_tiles():
+            log.info("sparse mode runs as dense: the %dx%d frame has %d tiles and the budget "
+                     "is %d, so every tile runs every frame; the tile prior is skipped", width,
+                     height, len(grid), cfg.budget)
+
+    def _all_tiles(self) -> bool:
+        """Sparse mode whose fixed budget covers the grid: every tile runs anyway."""
+        return (self.mode == "sparse" and self.board.sampler.level is None
+                and self.sampler.budget >= len(self.grid))
 
     def _saliency(self, lores: np.ndarray) -> np.ndarray | None:
         if self.prior_model is None:
@@ -113,8 +149,12 @@ class FrameProcessor:
     def _probability(self, frame: Frame) -> np.ndarray | None:
         if self.mode != "sparse":
             return None
-        return self.prior(frame.lores, self._saliency(frame.lores), self.last.boxes,
-                          self.last.scores)
+        if self._all_tiles():
+            return np.ones(len(self.grid))
+        boxes, need, explained = track_need(self.tracker, self._index, self.board.prior,
+                                            self.board.carry, self.board.merge.score_threshold)
+        return self.prior(frame.lores, self._saliency(frame.lores), boxes, need, explained,
+                          frame.main)
 
     def __call__(self, frame: Frame) -> FrameResult:
         height, width = frame.main.shape[:2]
@@ -129,11 +169,35 @@ class FrameProcessor:
         t = time.perf_counter()
         decoded = [self.detector.decode(outputs) for outputs in raw]
         t = _lap(times, "decode", t)
-        found = plan.collect(decoded, self.carry if self.mode == "sparse" else None)
-        self.last = merge(found, self.grid, plan.active, self.board.merge,
-                          self.board.tiles.cut_margin)
+        detections = self._merge(plan, plan.collect(decoded))
         _lap(times, "merge", t)
-        return FrameResult(frame, self.last, plan, times)
+        self._index += 1
+        return FrameResult(frame, detections, plan, times, probability)
+
+    def _merge(self, plan: FramePlan, found: FrameDetections) -> FrameDetections:
+        """Merged fresh detections with their track ids, plus (sparse) the carried tracks."""
+        board = self.board
+        fresh = merge(found, self.grid, plan.active | self._tracked_tiles(),
+                      board.merge, board.tiles.cut_margin)
+        windows = None if plan.full_frame else self.grid.windows[plan.indices]
+        fresh = fresh.with_tracks(self.tracker.update(self._index, fresh.boxes, fresh.scores,
+                                                      fresh.labels, windows))
+        if self.mode != "sparse":
+            return fresh
+        config = board.carry.model_copy(update={"min_score": max(
+            board.carry.min_score, board.merge.score_threshold)})
+        carried = carry(self.tracker, self._index, self.grid, fresh, config,
+                        board.merge.threshold)
+        return FrameDetections.concat([fresh, carried])
+
+    def _tracked_tiles(self) -> np.ndarray:
+        """``(T,)`` bool: the tiles whose core holds a track the carry still reports: a copy
+        of its object cut by a run neighbour's side defers to it, as to a tile that ran."""
+        mask = np.zeros(len(self.grid), bool)
+        if self.mode == "sparse":
+            live = self._index - self.tracker.seen <= self.board.carry.max_age
+            mask[box_tile(self.grid, self.tracker.predict(self._index)[live])] = True
+        return mask
 
     def _infer(self, plan: FramePlan, main: np.ndarray, times: dict[str, float]
                ) -> list[list[np.ndarray]]:

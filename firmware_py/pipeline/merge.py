@@ -28,11 +28,6 @@ from firmware_py.sparse.modes import FULL_FRAME_TILE
 from firmware_py.tiling import TileGrid
 
 
-def _select(d: FrameDetections, keep: np.ndarray) -> FrameDetections:
-    return FrameDetections(d.boxes[keep], d.scores[keep], d.labels[keep], d.tiles[keep],
-                           d.interpolated[keep])
-
-
 def drop_cut(d: FrameDetections, grid: TileGrid, active: np.ndarray, margin: float
              ) -> FrameDetections:
     """Drop detections cut by a tile side whose ``active`` neighbour sees more of them."""
@@ -43,18 +38,20 @@ def drop_cut(d: FrameDetections, grid: TileGrid, active: np.ndarray, margin: flo
     reporting[d.tiles[tiled]] = True
     cut = np.zeros(len(d), dtype=bool)
     cut[tiled] = grid.cut_mask(d.boxes[tiled], d.tiles[tiled], margin, reporting)
-    return _select(d, ~cut)
+    return d.select(~cut)
 
 
 def merge(d: FrameDetections, grid: TileGrid, active: np.ndarray, config: MergeConfig,
           margin: float = 1.0) -> FrameDetections:
-    """One frame's final detections, descending score."""
+    """One frame's final detections, descending score (``config.score_threshold`` None:
+    the tiles' decode threshold already applied, nothing more is dropped here)."""
     d = drop_cut(d, grid, active, margin)
-    d = _select(d, d.scores >= config.score_threshold)
+    d = d.select(d.scores >= (config.score_threshold or 0.0))
     labels = None if config.class_agnostic else d.labels
     if config.method == "nms":
-        return _select(d, nms(d.boxes, d.scores, labels, config.threshold, config.metric))
+        return d.select(nms(d.boxes, d.scores, labels, config.threshold, config.metric))
     groups = greedy_nmm(d.boxes, d.scores, labels, config.threshold, config.metric)
-    kept = _select(d, np.fromiter(groups, dtype=np.int64, count=len(groups)))
+    kept = d.select(np.fromiter(groups, dtype=np.int64, count=len(groups)))
     boxes = merge_groups(d.boxes, groups, config.threshold, config.metric)
-    return FrameDetections(boxes, kept.scores, kept.labels, kept.tiles, kept.interpolated)
+    return FrameDetections(boxes, kept.scores, kept.labels, kept.tiles, kept.interpolated,
+                           kept.tracks)

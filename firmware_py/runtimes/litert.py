@@ -5,12 +5,18 @@ board where only the legacy ``tflite_runtime`` wheel exists, it is used instead 
 tflite-runtime 2.14 runs our int8 models 15-30x slower than ai-edge-litert 2.3 (measured on
 x86) and needs numpy < 2. Both expose the same ``Interpreter(model_path | model_content,
 num_threads)`` API.
+
+``delegates=False`` loads the model with ``OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES``:
+no XNNPACK, every node in TFLite's builtin (reference/optimized) kernels, which enforce
+TFLite's int8 quantization rules that XNNPACK does not (the exporter's int8 gate uses it; a
+board where XNNPACK cannot start runs this way).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +43,29 @@ def interpreter_class() -> type:
     return Interpreter
 
 
+def _without_delegates(interpreter: type) -> dict[str, Any]:
+    """The keyword that makes ``interpreter`` (either wheel's) skip its default delegates."""
+    resolver = sys.modules[interpreter.__module__].OpResolverType
+    return {"experimental_op_resolver_type": resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+
+
 def _index(key: str) -> int:
     match = re.search(r"(\d+)$", key)
     return int(match.group(1)) if match else 0
 
 
 class LiteRTRunner(Runner):
-    """A ``.tflite`` model's ``signature`` runner, with ``num_threads`` interpreter threads."""
+    """A ``.tflite`` model's ``signature`` runner, with ``num_threads`` interpreter threads;
+    ``delegates=False`` runs it without XNNPACK (builtin kernels only)."""
 
     runtime = "litert"
 
     def __init__(self, artifact: bytes | str | Path, signature: str = "serving_default",
-                 num_threads: int | None = None) -> None:
+                 num_threads: int | None = None, delegates: bool = True) -> None:
         interpreter = interpreter_class()
         kwargs: dict[str, Any] = {"num_threads": num_threads} if num_threads else {}
+        if not delegates:
+            kwargs.update(_without_delegates(interpreter))
         if isinstance(artifact, bytes):
             self._interpreter = interpreter(model_content=artifact, **kwargs)
         else:

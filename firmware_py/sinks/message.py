@@ -51,6 +51,7 @@ class DetectionMessage:
     classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N,)
     labels: tuple[str, ...] = ()  # (N,) class names
     interpolated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,)
+    track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N,) -1: none
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)  # (N, 4)
@@ -61,6 +62,11 @@ class DetectionMessage:
         interpolated = np.asarray(self.interpolated, bool).reshape(-1)  # (N,)
         if not interpolated.size and n:
             interpolated = np.zeros(n, bool)
+        track_ids = np.asarray(self.track_ids, np.int64).reshape(-1)  # (N,)
+        if not track_ids.size and n:
+            track_ids = np.full(n, -1, np.int64)
+        if len(track_ids) != n:
+            raise ValueError(f"{n} boxes but {len(track_ids)} track ids")
         if not len(scores) == len(classes) == len(labels) == len(interpolated) == n:
             raise ValueError(f"boxes, scores, classes, labels and interpolated differ in "
                              f"length: {n}, {len(scores)}, {len(classes)}, {len(labels)}, "
@@ -72,6 +78,7 @@ class DetectionMessage:
         object.__setattr__(self, "classes", classes)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "interpolated", interpolated)
+        object.__setattr__(self, "track_ids", track_ids)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -82,12 +89,15 @@ class DetectionMessage:
                         ) -> DetectionMessage:
         """Build from decoded detections (whose ``labels`` are class ids), naming each class
         from ``names``; an id outside ``names`` is named by its number. Detections with an
-        ``interpolated`` mask (the carry's ``FrameDetections``) keep it; others are fresh."""
+        ``interpolated`` mask and ``tracks`` ids (the pipeline's ``FrameDetections``) keep
+        them; others are fresh and untracked."""
         classes = np.asarray(detections.labels, np.int64).reshape(-1)
         labels = tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes.tolist())
         interpolated = getattr(detections, "interpolated", np.zeros(len(classes), bool))
+        tracks = getattr(detections, "tracks", None)
         return cls(device, frame_id, timestamp, tiles_run, tiles_total, detections.boxes,
-                   detections.scores, classes, labels, interpolated)
+                   detections.scores, classes, labels, interpolated,
+                   np.zeros(0, np.int64) if tracks is None else tracks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +112,7 @@ class DetectionMessage:
             "classes": self.classes.tolist(),
             "labels": list(self.labels),
             "interpolated": self.interpolated.tolist(),
+            "track_ids": self.track_ids.tolist(),
         }
 
     def to_json(self) -> bytes:
@@ -113,7 +124,7 @@ class DetectionMessage:
         return cls(payload["device"], payload["frame_id"], payload["timestamp"],
                    payload["tiles_run"], payload["tiles_total"], payload["boxes"],
                    payload["scores"], payload["classes"], tuple(payload["labels"]),
-                   payload["interpolated"])
+                   payload["interpolated"], payload.get("track_ids", ()))
 
 
 def _rounded(array: np.ndarray, decimals: int) -> list[Any]:

@@ -2,16 +2,16 @@
 
 - ``dense``: every tile of the grid, every frame -- the SAHI-equivalent baseline (Akyon et
   al., arXiv 2202.06934, Sec. 3.2: slicing aided hyper inference);
-- ``sparse``: the tiles the :class:`~firmware_py.sparse.sampler.TileSampler` draws, the others
-  carried forward by :class:`~firmware_py.sparse.carry.DetectionCarry`;
+- ``sparse``: the tiles the :class:`~firmware_py.sparse.sampler.TileSampler` draws, the
+  objects in the others carried forward by the tracks (:mod:`firmware_py.sparse.carry`);
 - ``full_frame``: the whole frame downscaled into a single tile -- the naive baseline that
   erases small objects.
 
 A :class:`FramePlan` cuts the detector's input batch from the ``main`` frame and maps the
 decoded boxes back to frame pixels, so the pipeline loop does not depend on the mode; its
-:meth:`FramePlan.collect` returns :class:`~firmware_py.sparse.carry.FrameDetections` in every
-mode. Cross-tile duplicates are left to the caller (``TileGrid.cut_mask`` with ``active``,
-then NMS).
+:meth:`FramePlan.collect` returns :class:`~firmware_py.sparse.detections.FrameDetections`
+in every mode. Cross-tile duplicates are left to the caller (``TileGrid.cut_mask`` with
+``active``, then NMS).
 
 Choices of ours: the full-frame letterbox keeps the aspect ratio, puts the resized frame at
 the tile's top-left corner and pads the right or bottom with the grid's ``fill`` (as
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from firmware_py.decode import Detections
-from firmware_py.sparse.carry import DetectionCarry, FrameDetections
+from firmware_py.sparse.detections import FrameDetections
 from firmware_py.sparse.sampler import TileSampler
 from firmware_py.tiling import TileGrid
 
@@ -101,23 +101,17 @@ class FramePlan:
             return Letterbox(self.grid).to_frame(boxes)
         return self.grid.to_frame(boxes, self.indices[slot]).astype(np.float32)
 
-    def collect(self, detections: list[Detections], carry: DetectionCarry | None = None
-                ) -> FrameDetections:
-        """This frame's :class:`FrameDetections` from the decoded ``detections`` of each input
-        (tile pixels). With a ``carry`` (sparse mode), tiles not run report their carried
-        detections; without one, only what ran this frame."""
+    def collect(self, detections: list[Detections]) -> FrameDetections:
+        """This frame's :class:`FrameDetections` (frame pixels, not yet merged) from the
+        decoded ``detections`` of each input (tile pixels)."""
         if len(detections) != len(self):
             raise ValueError(f"{len(self)} inputs ran but {len(detections)} results were given")
-        fresh = [Detections(self.to_frame(d.boxes, slot), d.scores, d.labels)
-                 for slot, d in enumerate(detections)]
-        if carry is not None and not self.full_frame:
-            return carry.step(self.indices, fresh)
         tiles = [FULL_FRAME_TILE] if self.full_frame else self.indices.tolist()
         return FrameDetections.concat([FrameDetections.empty()] + [
-            FrameDetections(d.boxes, np.asarray(d.scores, np.float32),
+            FrameDetections(self.to_frame(d.boxes, slot), np.asarray(d.scores, np.float32),
                             np.asarray(d.labels, np.int64), np.full(len(d), tile, np.int64),
                             np.zeros(len(d), bool))
-            for tile, d in zip(tiles, fresh, strict=True)])
+            for slot, (tile, d) in enumerate(zip(tiles, detections, strict=True))])
 
 
 def dense_plan(grid: TileGrid) -> FramePlan:

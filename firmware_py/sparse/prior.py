@@ -2,19 +2,25 @@
 detector on (step 1 of sparse-sampling inference, ``docs/architecture.md``). It is the
 frame-scale counterpart of the learned sampling probability of stochastic feature sampling
 (Xie et al., "Spatially Adaptive Inference with Stochastic Feature Sampling and
-Interpolation", arXiv 2003.08866, Sec. 3.1), built here from three cues instead of a learned
+Interpolation", arXiv 2003.08866, Sec. 3.1), built here from four cues instead of a learned
 conv:
 
 - saliency: a map from the CSNet bundle (Cheng et al., arXiv 2003.05643) run by the caller on
   the ``lores`` frame, any ``(h, w)`` float array in ``[0, 1]`` covering the whole frame
   (unit axes, as in a ``(1, 1, h, w)`` output, are squeezed; values outside are clipped);
 - motion: frame differencing of consecutive ``lores`` frames;
-- memory: the last detections (e.g. :class:`~firmware_py.sparse.carry.DetectionCarry`'s
-  output, whose scores already decay with age).
+- edges: frame differencing of the ``main`` frame's border strips, where objects enter
+  (:mod:`.edges`);
+- memory: the last detections (the pipeline passes its tracks, see below).
 
 Choices of ours (the papers are silent on all of them):
 
-- Pooling onto the grid. A tile's window (frame pixels) is scaled to the map's resolution
+- Where a cue counts: the tile's core (default) or its whole window. Neighbouring windows
+  overlap, so a cue in an overlap would light two to four tiles when one run sees the object
+  whole. The cores partition the frame instead (:mod:`.cores`): every point belongs to
+  exactly one tile's core, and an object no larger than the overlap whose centre lies in a
+  core lies wholly inside that tile's window. ``region="window"`` keeps the windows.
+- Pooling onto the grid. A tile's region (frame pixels) is scaled to the map's resolution
   separately on each axis, widened to whole map pixels (floor of the start, ceil of the end,
   at least one pixel) and clipped to the map. Saliency is pooled with ``max`` by default, so
   one small salient object lights its tile as strongly as a large one (``mean`` would dilute
@@ -22,11 +28,29 @@ Choices of ours (the papers are silent on all of them):
 - Motion. Both frames go to grey (BT.601 luma for RGB, as is for a Y plane), the absolute
   difference is box-blurred (``motion_blur`` lores pixels, suppressing single-pixel sensor
   noise) and thresholded at ``motion_threshold`` grey levels; a tile's motion score is the
-  ``max`` of that binary mask over its window, so it is 1 for any tile the change touches and
-  0 elsewhere. The first frame, and a frame whose ``lores`` size differs from the previous
-  one, has no motion.
+  ``max`` of that binary mask over its region, so it is 1 for any tile the change touches and
+  0 elsewhere; motion inside the ``explained`` boxes (where known tracks are and were a frame
+  ago: their own need decides when they run) is left out (``explain_motion``). The first
+  frame, and a frame whose ``lores`` size differs from the previous one, has no motion. Two
+  corrections keep a moving camera and changing light from lighting
+  every tile (:mod:`.motion`): the previous frame is first shifted onto the current one by
+  the global translation phase correlation finds (``motion_align``; the strip the camera
+  reveals has no previous frame and counts as no motion), then scaled by the ratio of the two
+  frames' mean grey (``motion_gain``).
 - Memory. A tile's score is the highest score among the detections whose centre lies in its
-  window (half-open ``[x0, x1) x [y0, y1)``), 0 if none.
+  region (half-open ``[x0, x1) x [y0, y1)``), 0 if none. The caller chooses the detections
+  and their scores; the pipeline passes its tracks at their predicted boxes, scored 1 when
+  the track needs a detector run this frame and 0 when the carry can hold it
+  (:func:`track_need`): a track whose prediction error is not known yet (seen once or twice)
+  needs one every frame; the others once their expected position error (prediction error
+  per frame times frames unseen) reaches ``track_tolerance`` of their box's shorter side, or
+  they were last seen ``refresh_frames`` ago, or their carried score would fall below the
+  reporting threshold; none once older than the carry's ``max_age`` or missed
+  ``track_misses`` times in a row where a run tile could see it (the object left, or it was
+  a false positive: the other cues find it again if it comes back). Lighting the tile of
+  every past detection instead keeps the tiles of still objects and of the detector's still
+  false positives busy every frame, and a moving camera makes every track move: what
+  matters is whether the carry can predict it, not its speed.
 - Fusion is a noisy-OR, ``p = 1 - (1 - base) * prod_i (1 - w_i * s_i)``: each cue alone can
   raise ``p`` up to its weight, agreeing cues reinforce each other, and since every
   ``w_i, s_i`` lies in ``[0, 1]``, ``p`` lies in ``[base, 1]``. A missing cue scores 0.
@@ -35,17 +59,22 @@ Choices of ours (the papers are silent on all of them):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from firmware_py.sparse.cores import core_windows
+from firmware_py.sparse.edges import EdgeWatch
+from firmware_py.sparse.motion import box_blur, frame_difference, to_grey
+from firmware_py.sparse.tracks import Tracker
 from firmware_py.tiling import TileGrid
 
+if TYPE_CHECKING:
+    from firmware_py.sparse.carry import CarryConfig
+
 Reduce = Literal["max", "mean"]
-
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601
-
+Region = Literal["core", "window"]
 
 class PriorConfig(BaseModel):
     """Weights and knobs of :class:`TilePrior`."""
@@ -54,7 +83,7 @@ class PriorConfig(BaseModel):
 
     saliency_weight: float = Field(0.8, ge=0.0, le=1.0, description="noisy-OR weight of the "
                                    "pooled saliency map")
-    motion_weight: float = Field(0.7, ge=0.0, le=1.0, description="noisy-OR weight of frame "
+    motion_weight: float = Field(0.4, ge=0.0, le=1.0, description="noisy-OR weight of frame "
                                  "differencing")
     detection_weight: float = Field(0.9, ge=0.0, le=1.0, description="noisy-OR weight of the "
                                     "last detections")
@@ -69,14 +98,46 @@ class PriorConfig(BaseModel):
     saliency_every: int = Field(1, ge=1, le=1000, description="run the saliency bundle on "
                                 "every Nth frame and reuse its map in between (it costs "
                                 "several detector tiles)")
+    region: Region = Field("core", description="where a cue counts for a tile: its core (the "
+                           "frame split at the middle of every overlap, one tile per point) "
+                           "or its whole window")
+    motion_align: bool = Field(True, description="shift the previous lores frame onto the "
+                               "current one by the global translation (phase correlation) "
+                               "before differencing: a panning camera is not motion")
+    motion_gain: bool = Field(True, description="scale the previous lores frame by the ratio "
+                              "of mean grey before differencing: a light change is not motion")
+    track_tolerance: float = Field(0.1, ge=0.0, le=10.0, description="a track's tile runs "
+                                   "once its expected position error (its prediction error "
+                                   "per frame times the frames unseen) reaches this share of "
+                                   "its box's shorter side")
+    refresh_frames: int = Field(8, ge=1, le=10_000, description="a track's tile runs at least "
+                                "once every this many frames")
+    edge_weight: float = Field(0.9, ge=0.0, le=1.0, description="noisy-OR weight of the edge "
+                               "cue: full-resolution differencing of the frame's border, where "
+                               "objects enter (0 = off)")
+    edge_width: int = Field(8, ge=1, le=256, description="depth of the border strips the edge "
+                            "cue compares, main-frame pixels")
+    edge_threshold: float = Field(24.0, ge=0.0, le=255.0, description="grey levels a border "
+                                  "pixel must leave its previous 3x3 neighbourhood's range by")
+    explain_motion: bool = Field(True, description="motion inside a live track's box (now and "
+                                 "a frame ago) is the track's and lights no tile: its own need "
+                                 "decides when it runs")
+    track_misses: int = Field(2, ge=1, le=1000, description="a track missed this many times in "
+                              "a row where a run tile could see it no longer lights its tile")
 
 
-def map_windows(grid: TileGrid, map_height: int, map_width: int) -> np.ndarray:
-    """``(N, 4)`` int64 ``xyxy`` tile windows in the pixels of an ``map_height`` x
+def regions(grid: TileGrid, region: Region = "window") -> np.ndarray:
+    """``(N, 4)`` ``xyxy`` frame-pixel rectangles where cues count for each tile."""
+    return core_windows(grid) if region == "core" else grid.windows.astype(np.float64)
+
+
+def map_windows(grid: TileGrid, map_height: int, map_width: int, region: Region = "window"
+                ) -> np.ndarray:
+    """``(N, 4)`` int64 ``xyxy`` tile regions in the pixels of an ``map_height`` x
     ``map_width`` map covering the whole frame: scaled per axis, widened to whole pixels,
     clipped to the map, at least one pixel wide and tall."""
     scale = np.array([map_width / grid.width, map_height / grid.height] * 2)
-    scaled = grid.windows * scale  # (N, 4) float
+    scaled = regions(grid, region) * scale  # (N, 4) float
     lo = np.floor(scaled[:, :2]).astype(np.int64)
     hi = np.ceil(scaled[:, 2:]).astype(np.int64)
     limit = np.array([map_width, map_height])
@@ -85,50 +146,61 @@ def map_windows(grid: TileGrid, map_height: int, map_width: int) -> np.ndarray:
     return np.concatenate([lo, hi], axis=1)
 
 
-def pool_map(values: np.ndarray, grid: TileGrid, reduce: Reduce = "max") -> np.ndarray:
+def pool_map(values: np.ndarray, grid: TileGrid, reduce: Reduce = "max",
+             region: Region = "window") -> np.ndarray:
     """``(N,)`` float64: ``values`` (an ``(h, w)`` map over the whole frame) pooled over every
-    tile's window."""
+    tile's region."""
     values = np.asarray(values)
     if values.ndim != 2:
         raise ValueError(f"expected an (h, w) map, got shape {values.shape}")
-    windows = map_windows(grid, *values.shape)
+    windows = map_windows(grid, *values.shape, region)
     fn = np.max if reduce == "max" else np.mean
     return np.array([fn(values[y0:y1, x0:x1]) for x0, y0, x1, y1 in windows], dtype=np.float64)
 
 
-def detection_scores(grid: TileGrid, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def detection_scores(grid: TileGrid, boxes: np.ndarray, scores: np.ndarray,
+                     region: Region = "window") -> np.ndarray:
     """``(N,)``: per tile, the highest score of the detections (``xyxy`` frame pixels) whose
-    centre lies in its window; 0 for tiles without one."""
+    centre lies in its region; 0 for tiles without one."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2  # (K, 2)
-    win = grid.windows[:, None, :]  # (N, 1, 4)
+    win = regions(grid, region)[:, None, :]  # (N, 1, 4)
     inside = ((centre[None, :, 0] >= win[..., 0]) & (centre[None, :, 0] < win[..., 2])
               & (centre[None, :, 1] >= win[..., 1]) & (centre[None, :, 1] < win[..., 3]))
     return np.where(inside, scores[None, :], 0.0).max(axis=1, initial=0.0)  # (N,)
 
 
-def to_grey(image: np.ndarray) -> np.ndarray:
-    """``(h, w)`` float32 grey of an ``(h, w, 3)`` RGB or ``(h, w)`` luma uint8 image."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image.astype(np.float32) @ LUMA
-    if image.ndim == 2:
-        return image.astype(np.float32)
-    raise ValueError(f"expected (h, w, 3) RGB or (h, w) luma, got shape {image.shape}")
+def unexplained(moved: np.ndarray, explained: np.ndarray, grid: TileGrid) -> None:
+    """Clear, in place, the motion mask ``moved`` (lores pixels over ``grid``'s frame) inside
+    the ``explained`` boxes (frame pixels), each widened by one lores pixel."""
+    h, w = moved.shape
+    scale = np.array([w / grid.width, h / grid.height] * 2)
+    rects = np.asarray(explained, np.float64).reshape(-1, 4) * scale
+    lo = np.clip(np.floor(rects[:, :2]).astype(np.int64) - 1, 0, [w, h])
+    hi = np.clip(np.ceil(rects[:, 2:]).astype(np.int64) + 1, 0, [w, h])
+    for (x0, y0), (x1, y1) in zip(lo.tolist(), hi.tolist(), strict=True):
+        moved[y0:y1, x0:x1] = False
 
 
-def box_blur(image: np.ndarray, side: int) -> np.ndarray:
-    """Mean over a ``side`` x ``side`` window (edge-replicated), via summed-area tables."""
-    if side <= 1:
-        return image
-    before, after = side // 2, side - 1 - side // 2
-    padded = np.pad(image, ((before, after), (before, after)), mode="edge")
-    table = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # (h+side, w+side)
-    h, w = image.shape
-    total = (table[side:side + h, side:side + w] - table[:h, side:side + w]
-             - table[side:side + h, :w] + table[:h, :w])
-    return total / (side * side)
+def track_need(tracker: Tracker, frame: int, config: PriorConfig, carry: CarryConfig,
+               report: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``((T, 4) predicted boxes, (T,) need in {0, 1}, (E, 4) explained boxes)`` of the tracks
+    at ``frame``: 1 where a track needs its tile run (see the module notes); ``report`` is the
+    score below which a carried detection is not reported. The explained boxes cover where
+    each live track was a frame ago and is now: the motion there is the track's."""
+    boxes = tracker.predict(frame)
+    unseen = frame - tracker.seen
+    side = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    drift = np.nan_to_num(tracker.error, nan=np.inf) * unseen >= config.track_tolerance * side
+    fading = tracker.score * carry.decay ** unseen < report
+    live = (unseen <= carry.max_age) & (tracker.misses < config.track_misses)
+    due = (drift | fading | (unseen >= config.refresh_frames)) & live
+    step = np.tile(tracker.velocity[live], 2)  # (E, 4)
+    now = boxes[live]
+    explained = np.concatenate([np.minimum(now, now - step)[:, :2],
+                                np.maximum(now, now - step)[:, 2:]], axis=1)
+    return boxes, due.astype(np.float64), explained if config.explain_motion else explained[:0]
 
 
 def fuse(cues: np.ndarray, weights: np.ndarray, base: float) -> np.ndarray:
@@ -147,34 +219,46 @@ class TilePrior:
         self.grid = grid
         self.config = config or PriorConfig()
         self._previous: np.ndarray | None = None
+        self.edges = EdgeWatch(grid, self.config.edge_width, self.config.edge_threshold)
 
     def reset(self) -> None:
         """Forget the previous frame (e.g. after the source reconnects)."""
         self._previous = None
+        self.edges.reset()
 
-    def motion(self, lores: np.ndarray) -> np.ndarray:
+    def motion(self, lores: np.ndarray, explained: np.ndarray | None = None) -> np.ndarray:
         """``(N,)`` in ``{0, 1}``: 1 where the blurred, thresholded difference to the previous
-        ``lores`` frame touches the tile. Stores ``lores`` as the new previous frame."""
-        grey, previous = to_grey(lores), self._previous
-        self._previous = grey
+        ``lores`` frame touches the tile's region, outside the ``explained`` boxes (``(E,
+        4)`` frame pixels). Stores ``lores`` as the new previous frame."""
+        cfg = self.config
+        grey = to_grey(lores)
+        previous, self._previous = self._previous, grey
         if previous is None or previous.shape != grey.shape:
             return np.zeros(len(self.grid))
-        diff = box_blur(np.abs(grey - previous), self.config.motion_blur)
-        return pool_map(diff > self.config.motion_threshold, self.grid, "max")
+        diff = frame_difference(previous, grey, cfg.motion_align, cfg.motion_gain,
+                                cfg.motion_threshold)
+        moved = box_blur(diff, cfg.motion_blur) > cfg.motion_threshold
+        if explained is not None and len(explained):
+            unexplained(moved, explained, self.grid)
+        return pool_map(moved, self.grid, "max", cfg.region)
 
     def __call__(self, lores: np.ndarray | None = None, saliency: np.ndarray | None = None,
-                 boxes: np.ndarray | None = None, scores: np.ndarray | None = None
+                 boxes: np.ndarray | None = None, scores: np.ndarray | None = None,
+                 explained: np.ndarray | None = None, main: np.ndarray | None = None
                  ) -> np.ndarray:
         """``(N,)`` float64 tile probability in ``[base, 1]`` from whichever cues are given:
-        the ``lores`` frame (motion), a ``saliency`` map, and the last detections ``boxes``
+        the ``lores`` frame (motion) and the ``main`` frame (edges), neither counted inside
+        the ``explained`` boxes, a ``saliency`` map, and the last detections ``boxes``
         (``(K, 4)`` frame pixels) with their ``scores``."""
         cfg, n = self.config, len(self.grid)
         zero = np.zeros(n)
         sal = zero if saliency is None else pool_map(
             np.clip(np.squeeze(np.asarray(saliency, dtype=np.float32)), 0.0, 1.0), self.grid,
-            cfg.saliency_pool)
-        mot = zero if lores is None else self.motion(lores)
-        det = zero if boxes is None or scores is None else detection_scores(self.grid, boxes,
-                                                                              scores)
-        weights = np.array([cfg.saliency_weight, cfg.motion_weight, cfg.detection_weight])
-        return fuse(np.stack([sal, mot, det]), weights, cfg.base)  # (N,)
+            cfg.saliency_pool, cfg.region)
+        mot = zero if lores is None else self.motion(lores, explained)
+        det = zero if boxes is None or scores is None else detection_scores(
+            self.grid, boxes, scores, cfg.region)
+        edge = zero if main is None or not cfg.edge_weight else self.edges(main, explained)
+        weights = np.array([cfg.saliency_weight, cfg.motion_weight, cfg.detection_weight,
+                            cfg.edge_weight])
+        return fuse(np.stack([sal, mot, det, edge]), weights, cfg.base)  # (N,)

@@ -33,6 +33,15 @@ Choices of ours, where the paper (which samples feature positions, not tiles) is
   small chance (measured in ``bench/pipeline.py``). ``p`` is clipped to ``[1e-12, 1]``. The
   noise comes from a ``numpy`` ``Generator`` seeded by ``seed``, so a seed and a sequence
   of probabilities give one sequence of tile sets.
+- Adaptive budget (``level`` set). The work follows the prior instead of a fixed ``k``:
+  every tile whose probability reaches ``level`` runs ("lit"), plus ``ceil(explore * T)``
+  tiles drawn by probability among the others, so the cues' blind spots are sampled too.
+  A tile that has not run since the last reset counts as lit: its content is unknown (the
+  first frame runs the whole grid, up to the budget). The count is bounded above by the
+  budget (the profile's, or the governor's through :meth:`TileSampler.set_budget`: the
+  governor stays in charge of power) and below by the tiles the revisit guarantee forces
+  this frame. Forced tiles come first, then lit ones, then the draw; above the budget, the
+  Gumbel keys choose among the lit tiles as among all.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 TINY = 1e-12
+LIT = 1e6  # added to the keys of lit tiles: drawn before any other (keys are ~log p + Gumbel)
 
 
 class SamplerConfig(BaseModel):
@@ -63,6 +73,11 @@ class SamplerConfig(BaseModel):
     temperature: float = Field(1.0, gt=0.0, le=10.0, description="tiles are drawn in "
                                "proportion to p ** (1 / temperature): 1 = the prior as is, "
                                "below 1 favours the likely tiles more")
+    level: float | None = Field(None, gt=0.0, le=1.0, description="adaptive budget: every "
+                                "tile whose prior reaches this runs (up to the budget); null "
+                                "= always run the budget")
+    explore: float = Field(0.0, ge=0.0, le=1.0, description="adaptive budget: share of the "
+                           "grid drawn by probability each frame on top of the lit tiles")
 
 
 def min_budget(num_tiles: int, revisit_frames: int) -> int:
@@ -86,6 +101,7 @@ class TileSampler:
         """Restart the noise from ``seed`` (default: the config's) and set every age to 0."""
         self._rng = np.random.default_rng(self.config.seed if seed is None else seed)
         self._ages = np.zeros(self.num_tiles, dtype=np.int64)
+        self._seen = np.zeros(self.num_tiles, dtype=bool)
 
     @property
     def budget(self) -> int:
@@ -115,9 +131,18 @@ class TileSampler:
         need = due_within - (slack - 1) * k  # D(h) - (h - 1) k, largest at some slack value
         return int(np.clip(need.max(), 0, k))
 
+    def _count(self, p: np.ndarray, forced: int) -> tuple[int, np.ndarray]:
+        """Tiles to run this frame, and the lit mask (all False with a fixed budget)."""
+        cfg, k = self.config, self.budget
+        if cfg.level is None:
+            return k, np.zeros(self.num_tiles, bool)
+        lit = (p >= cfg.level) | ~self._seen
+        want = int(lit.sum()) + math.ceil(cfg.explore * self.num_tiles)
+        return min(max(want, forced), k), lit
+
     def __call__(self, probability: np.ndarray) -> np.ndarray:
-        """Sorted int64 indices of the tiles to run this frame (``budget`` of them); advances
-        the ages."""
+        """Sorted int64 indices of the tiles to run this frame (``budget`` of them, or the
+        adaptive count); advances the ages."""
         p = np.asarray(probability, dtype=np.float64).reshape(-1)
         if p.shape != (self.num_tiles,) or np.isnan(p).any():
             raise ValueError(f"expected {self.num_tiles} probabilities without NaN, got shape "
@@ -125,12 +150,14 @@ class TileSampler:
         self._ages += 1
         age = np.minimum(self._ages / self.revisit_frames, 1.0)
         p = np.clip(1.0 - (1.0 - p) * (1.0 - self.config.age_weight * age), TINY, 1.0)
-        k = self.budget
         urgency = np.lexsort((np.arange(self.num_tiles), -p, -self._ages))  # oldest first
-        forced = urgency[: self._forced_count(self._ages, k)]
+        forced = urgency[: self._forced_count(self._ages, self.budget)]
+        k, lit = self._count(p, len(forced))
         keys = np.log(p) / self.config.temperature + self._rng.gumbel(size=self.num_tiles)
+        keys[lit] += LIT
         keys[forced] = -np.inf
         drawn = np.argsort(-keys, kind="stable")[: k - len(forced)]
         chosen = np.sort(np.concatenate([forced, drawn]))
         self._ages[chosen] = 0
+        self._seen[chosen] = True
         return chosen.astype(np.int64)

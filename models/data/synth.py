@@ -31,14 +31,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .boxes import ImageRecord, write_image
 from .yolo import write_data_yaml, write_labels
+
+if TYPE_CHECKING:
+    from .synth_video import ClipConfig
 
 CLASSES = ("drone", "bird", "vehicle", "person")
 SUPERSAMPLE = 4
@@ -360,9 +364,17 @@ def synth_image(cfg: SynthConfig, seed: int | list[int] = 0) -> Scene:
     return _scene(image, objects, rng, cfg)
 
 
-def synth_clip(cfg: SynthConfig, frames: int, seed: int = 0) -> Iterator[Scene]:
+def synth_clip(cfg: SynthConfig, frames: int, seed: int = 0, clip: ClipConfig | None = None
+               ) -> Iterator[Scene]:
     """A static-camera clip: objects move and bounce off the frame edges; ``track_ids`` are
-    stable across frames. Always at least ``cfg.objects[0]`` (and at least one) object."""
+    stable across frames. Always at least ``cfg.objects[0]`` (and at least one) object.
+    With ``clip`` (:class:`.synth_video.ClipConfig`), the harder clip it describes: still
+    objects, a panning camera, objects entering, flicker."""
+    if clip is not None:
+        from .synth_video import hard_clip
+
+        yield from hard_clip(cfg, clip, frames, seed)
+        return
     rng = np.random.default_rng(seed)
     base = background(rng, cfg.height, cfg.width)
     distractors(rng, base, int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1)))
@@ -422,10 +434,10 @@ def write_dataset(out: str | Path, cfg: SynthConfig, images: int, seed: int = 0,
 
 
 def write_clip(out: str | Path, cfg: SynthConfig, frames: int, seed: int = 0, fps: float = 30.0,
-               video: bool = True) -> Path:
+               video: bool = True, clip: ClipConfig | None = None) -> Path:
     """Write a clip (``clip.mp4``, or ``frames/NNNNNN.png`` when ``video=False``), ground truth
     ``gt.jsonl`` (one line per frame: frame, boxes xyxy, labels, track_ids) and ``meta.json``
-    (names, size, fps, source). Returns the gt path."""
+    (names, size, fps, source, and ``clip``'s settings when given). Returns the gt path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     source = "clip.mp4" if video else "frames"
@@ -437,7 +449,7 @@ def write_clip(out: str | Path, cfg: SynthConfig, frames: int, seed: int = 0, fp
             raise OSError(f"{out / source}: OpenCV cannot write mp4v video here")
     try:
         with (out / "gt.jsonl").open("w") as gt:
-            for i, scene in enumerate(synth_clip(cfg, frames, seed)):
+            for i, scene in enumerate(synth_clip(cfg, frames, seed, clip)):
                 if writer is not None:
                     writer.write(cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))
                 else:
@@ -450,6 +462,8 @@ def write_clip(out: str | Path, cfg: SynthConfig, frames: int, seed: int = 0, fp
             writer.release()
     meta = {"names": list(cfg.classes), "width": cfg.width, "height": cfg.height, "fps": fps,
             "frames": frames, "source": source, "seed": seed}
+    if clip is not None:
+        meta["clip"] = asdict(clip)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return out / "gt.jsonl"
 

@@ -21,7 +21,8 @@ from ..data.synth import SynthConfig, write_dataset
 from ..data.yolo import read_yolo
 from ..registry import model_record
 from ..summary import count_gflops, count_params
-from ..train import TrainConfig, train
+from ..train import train
+from ..train_config import make_config
 from ..validate import evaluate_detector
 from . import ZOO_DIR
 
@@ -44,9 +45,11 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR)
     data = _synth(work / "data", recipe["data"], recipe["data"]["val_fraction"])
     heldout = _synth(work / "heldout", recipe["heldout"], val_fraction=1.0)
     start = time.monotonic()
-    last = train(TrainConfig(data=str(data), out=str(work / "run"), **recipe["train"]))
+    cfg = make_config({**recipe["train"], "data": str(data), "out": str(work / "run")},
+                      f"recipe {recipe_path} [train]")
+    best = train(cfg)  # best of the run's validations on its val split, never the held-out
     minutes = (time.monotonic() - start) / 60
-    model, ckpt = model_from_checkpoint(last)
+    model, ckpt = model_from_checkpoint(best)
     test = read_yolo(heldout, "val")
     metrics = evaluate_detector(model, test.records, test.names, out_dir=work / "heldout-eval")
     input_size = model_record(ckpt["model"]).input_size

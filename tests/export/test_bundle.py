@@ -43,6 +43,8 @@ def test_bundle_verifies_and_describes_artifacts(bundle, keypair) -> None:
     assert manifest.output_names == ("heatmap", "size", "offset")
     assert manifest.tile_size == (32, 32) and manifest.labels == ("a", "b", "c")
     assert manifest.exporters.executorch and manifest.exporters.litert_torch
+    # the int8 .tflite gate ran the builtin kernels (XNNPACK off) on the validation tiles
+    assert manifest.metrics["tflite_int8/builtin_vs_xnnpack_min_cosine"] > 0.999
     assert set(manifest.files) == {"tiny_int8.pte", "tiny_int8.tflite", "golden/input.npy",
                                    "golden/output_0.npy", "golden/output_1.npy",
                                    "golden/output_2.npy"}
@@ -123,3 +125,4 @@ def test_accuracy_metrics_flatten_and_drop() -> None:
     assert _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.011})
     with pytest.raises(ExportError, match="pte mAP50 drop 1.00 > 0.50 points"):
         _accuracy_metrics(accuracy, ("pte",), {"mAP50": 0.005})
+

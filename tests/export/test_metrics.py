@@ -50,7 +50,8 @@ def test_eager_device_path_matches_torch_evaluation(detector, pseudo_truth) -> N
     """Numpy decode + predict_sliced merge == models.validate's torch path on the same model."""
     records, names = pseudo_truth
     torch_map = evaluate_detector(detector, records, names, tile_size=32)
-    device = DetectionEvaluator(records, names, DEPLOYED, SPEC).evaluate(eager_forward(detector))
+    device, _ = DetectionEvaluator(records, names, DEPLOYED, SPEC).evaluate(
+        eager_forward(detector))
     assert torch_map.map50 > 0.6
     assert device.map50 == pytest.approx(torch_map.map50, abs=0.01)
     assert device.map50_95 == pytest.approx(torch_map.map50_95, abs=0.01)
@@ -81,7 +82,7 @@ def test_wrong_normalisation_is_visible(detector, pseudo_truth) -> None:
 
 def test_summary_drops_undefined_metrics(detector, pseudo_truth) -> None:
     records, names = pseudo_truth
-    metrics = DetectionEvaluator(records, names, DEPLOYED, SPEC).evaluate(
+    metrics, _ = DetectionEvaluator(records, names, DEPLOYED, SPEC).evaluate(
         eager_forward(detector))
     metrics.ap_small = float("nan")
     assert set(summary(metrics)) == {"mAP50", "mAP50-95"}
@@ -99,3 +100,41 @@ def test_eager_forward_returns_numpy(detector) -> None:
     out = eager_forward(detector)(np.zeros((1, 3, 32, 32), np.float32))
     assert [o.shape for o in out] == [(1, 2, 8, 8), (1, 2, 8, 8), (1, 2, 8, 8)]
     assert all(isinstance(o, np.ndarray) for o in out)
+
+
+def test_the_operating_point_is_chosen_then_held(detector, pseudo_truth) -> None:
+    """Best F1 on the validation data; once deployed, every source reports precision and
+    recall at that threshold (and a precision target picks the lowest threshold reaching it)."""
+    records, names = pseudo_truth
+    evaluator = DetectionEvaluator(records, names, DEPLOYED, SPEC)
+    chosen = evaluator(eager_forward(detector))
+    assert 0.01 <= chosen["score_threshold"] <= 1.0 and chosen["precision"] > 0
+    evaluator.deployed_threshold = chosen["score_threshold"]
+    held = evaluator(eager_forward(detector))
+    assert held["score_threshold"] == chosen["score_threshold"]
+    assert (held["precision"], held["recall"]) == (chosen["precision"], chosen["recall"])
+    strict = DetectionEvaluator(records, names, DEPLOYED, SPEC, min_precision=0.999)
+    point = strict(eager_forward(detector))
+    assert "score_threshold" not in point or point["precision"] >= 0.999
+
+
+def test_the_bundle_deploys_the_validation_operating_point(detector, pseudo_truth,
+                                                           tmp_path) -> None:
+    from export.bundle import export_bundle
+    from export.keys import generate_keypair, load_private_key
+
+    records, names = pseudo_truth
+    evaluator = DetectionEvaluator(records, names, DEPLOYED, SPEC)
+    eager = evaluator(eager_forward(detector))
+    evaluator = DetectionEvaluator(records, names, DEPLOYED, SPEC)
+    private, _ = generate_keypair(tmp_path / "keys")
+    tiles = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(i))
+             for i in range(4)]
+    manifest = export_bundle(
+        detector, tmp_path / "bundle", name="tiny", example_input=tiles[0], validation=tiles,
+        private_key=load_private_key(private), formats=("tflite",), precisions=("fp32",),
+        decode=DEPLOYED, labels=names, evaluator=evaluator, choose_threshold=True)
+    assert manifest.decode.score_threshold == eager["score_threshold"]
+    assert manifest.metrics["tflite_fp32/score_threshold"] == eager["score_threshold"]
+    assert manifest.metrics["tflite_fp32/precision"] == pytest.approx(eager["precision"],
+                                                                      abs=0.02)

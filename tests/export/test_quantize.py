@@ -140,3 +140,91 @@ def test_float_modules_stay_float(calibration, make_quantizer) -> None:
         reference = model.float_head(model.trunk(calibration[1]))
     assert torch.nn.functional.cosine_similarity(float_out.flatten(), reference.flatten(),
                                                  dim=0) > 0.999
+
+
+FIXED = {"aten.sigmoid.default": (1 / 256, -128), "aten.softmax.int": (1 / 256, -128),
+         "aten.tanh.default": (1 / 128, 0)}
+
+
+def _reads_int8(node: torch.fx.Node) -> bool:
+    """Whether ``node``'s input is a dequantized int8 tensor (through reshapes)."""
+    arg = node.args[0]
+    while "reshape" in str(arg.target):
+        arg = arg.args[0]
+    return "dequantize" in str(arg.target)
+
+
+def _fixed_outputs(q: torch.fx.GraphModule) -> list[tuple[str, bool, tuple | None]]:
+    """Each sigmoid / softmax / tanh: its target, whether it reads int8, and the (scale, zero
+    point) of the quantize after it."""
+    found = []
+    for node in q.graph.nodes:
+        if str(node.target) in FIXED:
+            quant = next((u for u in node.users if "quantize_per_tensor" in str(u.target)), None)
+            found.append((str(node.target), _reads_int8(node),
+                          None if quant is None else (float(quant.args[1]), int(quant.args[2]))))
+    return found
+
+
+def test_litert_fixes_the_spec_output_ranges(gated_model, calibration) -> None:
+    """Every gate of GatedNet that runs in int8 (TiedSE's reads a reshape) gets TFLite's
+    fixed output range; the stock annotator misses TiedSE's sigmoid, the softmax and the
+    tanh. CBAM's channel gate reads a float add (its shared-weight convs stay float in both)."""
+    def outputs(fixed: bool) -> list:
+        q = quantize_pt2e(gated_model, (calibration[0],), calibration[:4],
+                          litert_quantizer(tflite_spec=fixed), fold_quantize=False)
+        return [(t, qparams) for t, int8, qparams in _fixed_outputs(q) if int8]
+
+    fixed = outputs(True)
+    assert len(fixed) == 6  # TiedSE, SE, CBAM spatial sigmoids; heatmap; softmax; tanh
+    for target, qparams in fixed:
+        assert qparams == pytest.approx(FIXED[target]), target
+    stock = outputs(False)
+    assert len(stock) == 6
+    assert sum(qparams == pytest.approx(FIXED[t]) for t, qparams in stock) == 3
+
+
+class _Attention(nn.Module):
+    """softmax(Q K^T): the softmax reads a float bmm (no quantized input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.conv(x).flatten(2)  # (N, 8, HW)
+        attn = torch.softmax(torch.bmm(q.transpose(1, 2), q), dim=-1)  # (N, HW, HW)
+        return self.conv(x) + torch.bmm(q, attn).reshape(x.shape[0], 8, *x.shape[-2:])
+
+
+def test_fixed_range_only_on_quantized_inputs(calibration) -> None:
+    """A softmax on a float input stays float: no 1/256 grid imposed on float attention."""
+    q = quantize_pt2e(_Attention().eval(), (calibration[0],), calibration[:4],
+                      litert_quantizer(), fold_quantize=False)
+    assert _fixed_outputs(q) == [("aten.softmax.int", False, None)]
+
+
+def _qparams_around(q: torch.fx.GraphModule, name: str) -> tuple[tuple, tuple]:
+    """(scale, zero point) of the quantize before and after the op called ``name``."""
+    node = next(n for n in q.graph.nodes if name in str(n.target))
+    before = node.args[0].args[0]  # op <- dequantize <- quantize
+    after = next(iter(node.users))
+    return tuple(before.args[1:3]), tuple(after.args[1:3])
+
+
+@pytest.mark.parametrize("op", ["avg_pool2d", "max_pool2d", "upsample_bilinear2d"])
+def test_litert_shares_same_scale_ops(pools_model, calibration, op: str) -> None:
+    """TFLite's AVERAGE_POOL_2D, MAX_POOL_2D and RESIZE_BILINEAR keep their input's
+    quantization; the stock annotator gives the average pool and the upsample outputs
+    observers of their own (other ranges)."""
+    def around(tflite_spec: bool) -> tuple[tuple, tuple]:
+        q = quantize_pt2e(pools_model, (calibration[0],), calibration[:4],
+                          litert_quantizer(tflite_spec=tflite_spec), fold_quantize=False)
+        return _qparams_around(q, op)
+
+    before, after = around(True)
+    assert before == after
+    if op != "max_pool2d":  # a max pool keeps its input's range anyway
+        before, after = around(False)
+        assert before != after

@@ -1,4 +1,5 @@
-"""NMS and greedy NMM against brute-force references, plus the properties they must keep."""
+"""NMS and greedy NMM against brute-force references (pure Python, and the K x K overlap-matrix
+form the grid version replaced), plus the properties they must keep."""
 
 import ast
 import sys
@@ -9,8 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import firmware_py.boxgrid
 import firmware_py.nms
-from firmware_py.nms import greedy_nmm, merge_nmm, nms, pairwise_overlap
+from firmware_py.boxgrid import overlapping_pairs
+from firmware_py.nms import (
+    ALL_PAIRS,
+    greedy_nmm,
+    merge_groups,
+    merge_nmm,
+    nms,
+    pairwise_overlap,
+)
 
 
 def _overlap(a: list[float], b: list[float], metric: str) -> float:
@@ -45,6 +55,103 @@ def _brute_groups(boxes, scores, labels, threshold, metric) -> dict[int, list[in
         groups[head] = members
         pool = [j for j in rest if j not in members]
     return groups
+
+
+def _matrix_matches(boxes, scores, labels, threshold, metric):
+    """The K x K form: descending-score order and the match matrix in it."""
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    ranked = np.asarray(boxes).reshape(-1, 4)[order]
+    match = pairwise_overlap(ranked, ranked, metric) > threshold  # (K, K)
+    if labels is not None:
+        ranked_labels = np.asarray(labels)[order]
+        match &= ranked_labels[:, None] == ranked_labels[None, :]
+    return order, match
+
+
+def _matrix_nms(boxes, scores, labels, threshold, metric) -> list[int]:
+    order, match = _matrix_matches(boxes, scores, labels, threshold, metric)
+    alive = np.ones(len(order), dtype=bool)
+    for i in range(len(order)):
+        if alive[i]:
+            alive[i + 1:] &= ~match[i, i + 1:]
+    return order[alive].tolist()
+
+
+def _matrix_groups(boxes, scores, labels, threshold, metric) -> dict[int, list[int]]:
+    order, match = _matrix_matches(boxes, scores, labels, threshold, metric)
+    alive = np.ones(len(order), dtype=bool)
+    groups = {}
+    for i in range(len(order)):
+        if alive[i]:
+            members = np.flatnonzero(alive & match[i])
+            members = members[members > i]
+            alive[members] = alive[i] = False
+            groups[int(order[i])] = [int(j) for j in order[members]]
+    return groups
+
+
+def _random_frame(seed: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` boxes as a merge sees them: clusters of near-duplicates of small objects and
+    isolated boxes over a wide frame, some sticking out of it, sizes from 0 to ~200 px, scores
+    with ties, 4 classes."""
+    rng = np.random.default_rng(seed)
+    width = rng.choice([60, 800, 4000])
+    centres = rng.uniform(-20, width, (max(1, count // 4), 2))
+    xy = centres[rng.integers(0, len(centres), count)] + rng.normal(0, 3, (count, 2))
+    wh = rng.exponential(rng.choice([4, 12, 40]), (count, 2))
+    if seed % 3 == 0:  # whole pixels: exact ties of overlap and touching edges
+        xy, wh = np.round(xy), np.round(wh)
+    scores = rng.random(count) if seed % 2 else np.round(rng.random(count), 1)
+    return (np.concatenate([xy, xy + wh], axis=1).astype(np.float32), scores.astype(np.float32),
+            rng.integers(0, 4, count))
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("metric", ["iou", "ios"])
+def test_nms_and_nmm_equal_the_matrix_form_on_random_frames(seed: int, metric: str) -> None:
+    count = [0, 1, 2, ALL_PAIRS, ALL_PAIRS + 1, 300, 1200][seed % 7]
+    boxes, scores, labels = _random_frame(seed, count)
+    for threshold in (0.0, 0.3, 0.5, 0.9, 1.0):
+        for lab in (labels, None):
+            assert nms(boxes, scores, lab, threshold, metric).tolist() == _matrix_nms(
+                boxes, scores, lab, threshold, metric)
+            assert greedy_nmm(boxes, scores, lab, threshold, metric) == _matrix_groups(
+                boxes, scores, lab, threshold, metric)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_merge_groups_equals_merging_member_by_member(seed: int) -> None:
+    boxes, scores, labels = _random_frame(seed, 600)
+    for threshold, metric in ((0.1, "ios"), (0.5, "iou")):
+        groups = greedy_nmm(boxes, scores, None, threshold, metric)
+        want = []
+        for keep, members in groups.items():  # SAHI's order: re-check against the grown box
+            merged = boxes[keep].copy()
+            for j in members:
+                if pairwise_overlap(merged, boxes[j], metric)[0, 0] > threshold:
+                    merged = np.r_[np.minimum(merged[:2], boxes[j, :2]),
+                                   np.maximum(merged[2:], boxes[j, 2:])]
+            want.append(merged)
+        got = merge_groups(boxes, groups, threshold, metric)
+        np.testing.assert_array_equal(got, np.array(want, np.float32).reshape(-1, 4))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_overlapping_pairs_are_exactly_the_intersecting_ones(seed: int) -> None:
+    boxes, _, _ = _random_frame(seed, 400)
+    boxes[::17] = boxes[::17, [0, 1, 0, 1]]  # some of zero area
+    i, j = overlapping_pairs(boxes)
+    found = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    inter = pairwise_overlap(boxes, boxes, "ios") > 0  # positive intersection
+    want = [(a, b) for a, b in zip(*np.nonzero(np.triu(inter, 1)), strict=True)]
+    assert found == want  # each pair once, i < j
+
+
+def test_a_long_chain_of_matches_is_resolved_greedily() -> None:
+    # each box overlaps the next one at IoU 0.6, scores falling: keep every other one
+    boxes = np.array([[4 * k, 0, 4 * k + 16, 10] for k in range(200)], np.float32)
+    scores = np.linspace(1, 0.1, 200, dtype=np.float32)
+    assert nms(boxes, scores, None, 0.5).tolist() == _matrix_nms(boxes, scores, None, 0.5, "iou")
 
 
 @st.composite
@@ -138,10 +245,12 @@ def test_merge_nmm_drops_a_member_that_no_longer_matches_the_grown_box() -> None
     np.testing.assert_array_equal(merged, [[0, 0, 10, 15]])  # grown box: IoU 0.25 with #2
 
 
-def test_imports_only_numpy_and_stdlib() -> None:
-    tree = ast.parse(Path(firmware_py.nms.__file__).read_text())
-    roots = {alias.name.split(".")[0] for node in ast.walk(tree)
+@pytest.mark.parametrize("module", [firmware_py.nms, firmware_py.boxgrid])
+def test_imports_only_numpy_and_stdlib(module) -> None:
+    tree = ast.parse(Path(module.__file__).read_text())
+    roots = {alias.name for node in ast.walk(tree)
              if isinstance(node, ast.Import) for alias in node.names}
-    roots |= {node.module.split(".")[0] for node in ast.walk(tree)
+    roots |= {node.module for node in ast.walk(tree)
               if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
-    assert roots <= {"numpy"} | set(sys.stdlib_module_names)
+    assert {r.split(".")[0] for r in roots - {"firmware_py.boxgrid"}} <= {"numpy"} | set(
+        sys.stdlib_module_names)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.evaluate import evaluate
+from models.validate import MAX_DETS
 
 NAMES = ["bird", "drone", "kite"]
 
@@ -103,6 +104,24 @@ def test_max_dets_caps_detections_per_image() -> None:
     preds = _perfect(gt)
     assert evaluate(gt, preds, NAMES, max_dets=10).ar == pytest.approx(0.2)
     assert evaluate(gt, preds, NAMES, max_dets=100).ar == pytest.approx(1.0)
+
+
+def test_hundreds_of_objects_per_image_are_not_capped_by_default_evaluation() -> None:
+    gt = [{"image_id": 0, "width": 2000, "height": 400, "labels": np.zeros(300, dtype=int),
+           "boxes": np.array([[20 * (i % 100), 10 + 100 * (i // 100), 20 * (i % 100) + 8,
+                               18 + 100 * (i // 100)] for i in range(300)], float)}]
+    preds = _perfect(gt)
+    assert evaluate(gt, preds, NAMES).ar == pytest.approx(100 / 300)  # COCO's default 100
+    assert evaluate(gt, preds, NAMES, max_dets=MAX_DETS).ar == pytest.approx(1.0)
+
+
+def test_operating_point_of_perfect_predictions_keeps_them_all() -> None:
+    m = evaluate(_gt(), _perfect(_gt()), NAMES)
+    point = m.operating_point
+    assert (point.precision, point.recall, point.f1) == (1.0, 1.0, 1.0)
+    assert point.score_threshold == pytest.approx(0.5)  # the lowest score of a hit
+    assert m.to_dict()["operating_point"]["score_threshold"] == pytest.approx(0.5)
+    assert "operating point score >= 0.50" in str(m)
 
 
 def test_bad_inputs_rejected() -> None:

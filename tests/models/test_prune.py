@@ -56,3 +56,23 @@ def test_nothing_collapsed_means_nothing_pruned() -> None:
     pruned, _, report = prune_network(model, "specknet-nano", {"num_classes": 2}, masks)
     assert report.kept_fraction == 1.0
     assert count_params(pruned) == count_params(model)
+
+
+def test_prune_fine_tunes_within_the_given_budget(tmp_path) -> None:
+    from models.checkpoint import load_checkpoint
+    from models.data.synth import SynthConfig, write_dataset
+    from models.prune import prune_checkpoint
+    from models.train import train
+    from models.train_config import TrainConfig
+
+    data = str(write_dataset(tmp_path / "d", SynthConfig(width=128, height=128), images=6,
+                             seed=0, val_fraction=0.34))
+    trained = train(TrainConfig(data=data, model="specknet-pico", out=str(tmp_path / "t"),
+                                epochs=1, steps_per_epoch=2, batch_size=2, tile_size=64,
+                                eval_tile_size=128, warmup_steps=1, dwd_lambda=3.0))
+    final = prune_checkpoint(str(trained), str(tmp_path / "p"), threshold=1e-2, data=data,
+                             finetune_epochs=1, max_minutes=5.0)
+    meta = load_checkpoint(final)["meta"]
+    assert final.name == "best.pt" and meta["recipe"]["max_minutes"] == 5.0
+    assert meta["recipe"]["init"] == str(tmp_path / "p" / "pruned.pt")
+    assert meta["recipe"]["dwd_lambda"] == 0.0 and "mAP50" in meta["metrics"]

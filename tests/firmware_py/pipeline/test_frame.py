@@ -97,3 +97,46 @@ def test_the_saliency_prior_runs_every_nth_sparse_frame(model, every: int, calls
     for i in range(7):
         proc(_frame(i))
     assert prior.calls == calls  # frames 0, 3, 6 when every = 3
+
+
+def test_sparse_with_a_budget_covering_the_grid_says_once_that_it_runs_dense(model, caplog
+                                                                             ) -> None:
+    prior = CountingPrior()
+    proc = FrameProcessor(_board(sampler={"budget": 12}), model, "sparse", prior)
+    with caplog.at_level("INFO", logger="firmware_py.pipeline.frame"):
+        results = [proc(_frame(i)) for i in range(4)]
+    assert all(r.tiles_run == r.tiles_total == 12 for r in results)
+    assert prior.calls == 0  # no prior while every tile runs anyway
+    said = [r.getMessage() for r in caplog.records if "runs as dense" in r.getMessage()]
+    assert len(said) == 1 and "12 tiles" in said[0] and "budget is 12" in said[0]
+
+
+def test_every_detection_carries_a_stable_track_id(model) -> None:
+    proc = FrameProcessor(_board(), model, "dense")
+    frame = _frame(0)
+    first = proc(frame).detections
+    assert len(first) > 0 and (first.tracks >= 0).all()
+    assert len(set(first.tracks.tolist())) == len(first)
+    for _ in range(3):  # the same scene again: the same objects, the same ids
+        again = proc(frame).detections
+        assert sorted(again.tracks.tolist()) == sorted(first.tracks.tolist())
+
+
+def test_adaptive_sparse_runs_the_unknown_grid_first_then_what_the_prior_lights(model) -> None:
+    board = _board(sampler={"budget": 12, "revisit_frames": 50, "level": 0.5, "explore": 0.0})
+    proc = FrameProcessor(board, model, "sparse")
+    frame = _frame(0)
+    runs = [proc(frame) for _ in range(6)]
+    assert runs[0].tiles_run == 12  # nothing known yet
+    assert runs[-1].tiles_run < 12  # a still scene: only what the tracks need
+    carried = runs[-1].detections.interpolated
+    assert carried.any() and (runs[-1].detections.tracks >= 0).all()
+
+
+def test_the_reporting_threshold_is_the_bundles_unless_the_profile_sets_one(model) -> None:
+    deployed = model.manifest.decode.score_threshold
+    unset = _board(merge={})
+    assert unset.merge.score_threshold is None
+    assert FrameProcessor(unset, model).board.merge.score_threshold == deployed
+    own = _board(merge={"score_threshold": 0.42})
+    assert FrameProcessor(own, model).board.merge.score_threshold == 0.42

@@ -43,6 +43,7 @@ def test_class_agnostic_merge_keeps_one_label_per_box() -> None:
 def test_below_threshold_is_dropped_and_carried_flags_survive_nmm() -> None:
     d = _dets([[10, 10, 20, 20], [11, 10, 21, 20], [50, 50, 56, 56]], [0.9, 0.5, 0.1],
               [0, 0, 0], [0, 0, 0], [True, False, False])
-    out = merge(d, GRID, np.ones(2, bool), MergeConfig(method="greedy_nmm", metric="ios"))
+    out = merge(d, GRID, np.ones(2, bool), MergeConfig(method="greedy_nmm", metric="ios",
+                                                     score_threshold=0.3))
     assert len(out) == 1 and out.interpolated.tolist() == [True]
     np.testing.assert_allclose(out.boxes, [[10, 10, 21, 20]])  # union of the group

@@ -20,7 +20,8 @@ def test_message_json_has_every_field_rounded_and_round_trips():
     assert payload == {"kind": "detections", "device": "cam1", "frame_id": 42,
                        "timestamp": 1700000000.123, "tiles_run": 3, "tiles_total": 12,
                        "boxes": [[10.0, 20.1, 30.0, 40.5]], "scores": [0.877],
-                       "classes": [2], "labels": ["bird"], "interpolated": [True]}
+                       "classes": [2], "labels": ["bird"], "interpolated": [True],
+                       "track_ids": [-1]}
     back = DetectionMessage.from_dict(payload)
     assert back.frame_id == 42 and back.labels == ("bird",) and back.interpolated.tolist() == [True]
     np.testing.assert_allclose(back.boxes, [[10.0, 20.1, 30.0, 40.5]], atol=1e-4)
@@ -37,6 +38,21 @@ def test_from_detections_names_classes():
     msg = DetectionMessage.from_detections("cam1", 1, 0.0, 1, 1, dets, ["person", "bird"])
     assert msg.labels == ("bird", "7") and msg.classes.tolist() == [1, 7]
     assert msg.interpolated.tolist() == [False, False]
+    assert msg.track_ids.tolist() == [-1, -1]
+
+
+def test_track_ids_come_from_the_detections_and_round_trip():
+    dets = SimpleNamespace(boxes=np.zeros((2, 4), np.float32),
+                           scores=np.array([0.9, 0.5], np.float32), labels=np.array([0, 1]),
+                           interpolated=np.array([False, True]), tracks=np.array([4, 17]))
+    msg = DetectionMessage.from_detections("cam1", 1, 0.0, 1, 1, dets, ["person", "bird"])
+    payload = json.loads(msg.to_json())
+    assert payload["track_ids"] == [4, 17]
+    assert DetectionMessage.from_dict(payload).track_ids.tolist() == [4, 17]
+    del payload["track_ids"]  # a message from firmware without tracks still reads
+    assert DetectionMessage.from_dict(payload).track_ids.tolist() == [-1, -1]
+    with pytest.raises(ValueError, match="track ids"):
+        DetectionMessage("d", 0, 0.0, 1, 4, [[0, 0, 1, 1]], [0.5], [0], ("a",), [False], [1, 2])
 
 
 @pytest.mark.parametrize("bad", [dict(scores=[0.1, 0.2]), dict(tiles_run=5)])

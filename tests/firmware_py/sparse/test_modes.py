@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from firmware_py.decode import Detections
-from firmware_py.sparse.carry import DetectionCarry, FrameDetections
+from firmware_py.sparse.detections import NO_TRACK, FrameDetections
 from firmware_py.sparse.modes import (
     FULL_FRAME_TILE,
     FramePlan,
@@ -88,16 +88,10 @@ def test_every_mode_returns_the_same_output_format() -> None:
     np.testing.assert_allclose(outputs["full_frame"].boxes, [[40, 80, 120, 160]])
 
 
-def test_sparse_with_a_carry_reports_the_tiles_not_run() -> None:
-    carry = DetectionCarry(20)
-    first = FramePlan(GRID, np.array([0, 7]))
-    out = first.collect(one_box(2), carry)
-    assert len(out) == 2 and not out.interpolated.any()
-    out = FramePlan(GRID, np.array([3])).collect(one_box(1), carry)
-    assert sorted(out.tiles.tolist()) == [0, 3, 7]
-    assert out.interpolated[out.tiles != 3].all() and not out.interpolated[out.tiles == 3].any()
-    # Full-frame plans never go through the carry.
-    assert full_frame_plan(GRID).collect(one_box(1), carry).tiles.tolist() == [-1]
+def test_collect_reports_only_what_ran_fresh_and_untracked() -> None:
+    out = FramePlan(GRID, np.array([0, 7])).collect(one_box(2))
+    assert sorted(out.tiles.tolist()) == [0, 7] and not out.interpolated.any()
+    assert (out.tracks == NO_TRACK).all()
 
 
 def test_plan_frame_rejects_bad_requests() -> None:

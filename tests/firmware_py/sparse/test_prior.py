@@ -5,15 +5,18 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
+from firmware_py.sparse.carry import CarryConfig
+from firmware_py.sparse.motion import box_blur
 from firmware_py.sparse.prior import (
     PriorConfig,
     TilePrior,
-    box_blur,
     detection_scores,
     fuse,
     map_windows,
     pool_map,
+    track_need,
 )
+from firmware_py.sparse.tracks import Tracker
 from firmware_py.tiling import TileGrid
 
 # 5 x 4 tiles of 160 px overlapping by 32 px over a 640 x 480 frame; lores is 160 x 120.
@@ -79,7 +82,7 @@ def test_a_lores_size_change_resets_motion() -> None:
 
 
 def test_a_saliency_blob_lights_its_tiles() -> None:
-    cfg = PriorConfig(saliency_weight=0.8)
+    cfg = PriorConfig(saliency_weight=0.8, region="window")
     saliency = np.zeros((60, 80), np.float32)  # 8 frame px per map px
     saliency[10:14, 30:34] = 1.0  # frame x 240..272 (the overlap of columns 1 and 2), y 80..112
     p = TilePrior(GRID, cfg)(saliency=saliency[None, None])
@@ -88,10 +91,16 @@ def test_a_saliency_blob_lights_its_tiles() -> None:
     lit = np.flatnonzero(p > cfg.base + 1e-9)
     assert set(lit.tolist()) == expected
     np.testing.assert_allclose(p[lit], 1 - (1 - cfg.base) * (1 - 0.8))
-    mean = TilePrior(GRID, PriorConfig(saliency_weight=0.8, saliency_pool="mean"))(
-        saliency=saliency)
+    mean = TilePrior(GRID, PriorConfig(saliency_weight=0.8, saliency_pool="mean",
+                                       region="window"))(saliency=saliency)
     assert set(np.flatnonzero(mean > cfg.base + 1e-9).tolist()) == expected
     assert np.all(mean[lit] < p[lit])  # the mean dilutes a small object over the tile
+    # cores: columns 1 and 2 overlap on x 256..288, cut at 272; the blob is left of the cut
+    core = TilePrior(GRID, PriorConfig(saliency_weight=0.8))(saliency=saliency)
+    assert np.flatnonzero(core > cfg.base + 1e-9).tolist() == [1]
+    saliency[10:14, 34:36] = 1.0  # now x 240..288: across the cut
+    core = TilePrior(GRID, PriorConfig(saliency_weight=0.8))(saliency=saliency)
+    assert np.flatnonzero(core > cfg.base + 1e-9).tolist() == [1, 2]
 
 
 def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
@@ -104,7 +113,11 @@ def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
     expected[[1, 6, 7]] = 0.5
     expected[2] = 0.6
     np.testing.assert_allclose(s, expected)
-    cfg = PriorConfig()
+    # in cores (cut at x 144, 272, ... and y 144, ...), each centre lights one tile
+    core = np.zeros(len(GRID))
+    core[1], core[2] = 0.5, 0.6  # (270, 140): column 1, row 0; (300, 100): column 2, row 0
+    np.testing.assert_allclose(detection_scores(GRID, boxes, scores, "core"), core)
+    cfg = PriorConfig(region="window")
     p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores)
     np.testing.assert_allclose(p, 1 - (1 - cfg.base) * (1 - cfg.detection_weight * expected))
     np.testing.assert_allclose(detection_scores(GRID, np.zeros((0, 4)), np.zeros(0)), 0.0)
@@ -169,3 +182,43 @@ def test_config_is_strict() -> None:
         PriorConfig(weights=[1, 1, 1])
     with pytest.raises(ValidationError):
         PriorConfig(saliency_pool="median")
+
+
+def test_motion_a_track_explains_lights_no_tile() -> None:
+    prior, rng = TilePrior(GRID, ONLY_MOTION), np.random.default_rng(1)
+    prior(lores=lores_with_square(62, 28, rng))
+    moved = lores_with_square(65, 30, rng)
+    track = np.array([[62 * 4, 28 * 4, 71 * 4, 36 * 4]])  # the square's old and new place
+    np.testing.assert_allclose(prior(lores=moved, explained=track), ONLY_MOTION.base)
+
+
+def test_tracks_need_a_run_only_when_the_carry_cannot_hold_them() -> None:
+    tracker = Tracker()
+    still = np.array([[100, 100, 110, 110]], np.float32)
+    for frame in (0, 1, 2):
+        tracker.update(frame, still, np.array([0.9]), np.array([0]))
+    cfg, carry = PriorConfig(refresh_frames=5, track_misses=2), CarryConfig(decay=0.9,
+                                                                            max_age=20)
+    # seen at frame 2, predicted exactly: no need until 5 frames unseen
+    assert [track_need(tracker, f, cfg, carry, 0.3)[1][0] for f in (3, 6, 7)] == [0, 0, 1]
+    # a low score fades under the reporting threshold sooner
+    assert track_need(tracker, 4, cfg, carry, 0.8)[1][0] == 1  # 0.9 * 0.81 < 0.8
+    fresh = Tracker()
+    fresh.update(0, still, np.array([0.9]), np.array([0]))
+    assert track_need(fresh, 1, cfg, carry, 0.3)[1][0] == 1  # seen once: velocity unknown
+    tracker.update(3, np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    tracker.update(4, np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    boxes, need, explained = track_need(tracker, 8, cfg, carry, 0.3)
+    assert need[0] == 0 and len(explained) == 0  # missed twice where a tile ran: let go
+    np.testing.assert_allclose(boxes, still)
+
+
+def test_a_fast_track_needs_its_tile_every_frame_and_explains_its_trail() -> None:
+    tracker = Tracker()
+    for frame in range(4):  # 10 px object at 5 px/frame, then 3 px off its prediction
+        x = 100 + 5 * frame + (3.0 if frame == 3 else 0.0)
+        tracker.update(frame, np.array([[x, 100, x + 10, 110]]), np.array([0.9]),
+                       np.array([0]))
+    _, need, explained = track_need(tracker, 4, PriorConfig(), CarryConfig(), 0.3)
+    assert need[0] == 1
+    assert explained[0, 0] < explained[0, 2] - 14  # spans the box now and a frame ago

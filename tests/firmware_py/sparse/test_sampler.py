@@ -150,3 +150,47 @@ def _cold_gap(age_weight: float) -> float:
 def test_age_weight_explores_cold_tiles_before_the_guarantee_forces_them() -> None:
     without, with_age = _cold_gap(0.0), _cold_gap(0.5)
     assert with_age < 0.8 * without
+
+
+def adaptive(tiles: int, budget: int, revisit: int, level: float = 0.5, explore: float = 0.0,
+             seed: int = 0) -> TileSampler:
+    return TileSampler(tiles, SamplerConfig(budget=budget, revisit_frames=revisit, seed=seed,
+                                            level=level, explore=explore))
+
+
+def test_adaptive_budget_runs_the_lit_tiles_plus_the_exploration_share() -> None:
+    s = adaptive(20, 20, 1000, level=0.5, explore=0.1)
+    assert len(s(np.full(20, 0.01))) == 20  # nothing has run yet: every tile is unknown
+    p = np.full(20, 0.01)
+    p[[3, 11]] = 0.9
+    for _ in range(5):
+        chosen = s(p)
+        assert len(chosen) == 2 + 2 and {3, 11} <= set(chosen.tolist())  # ceil(0.1 * 20) = 2
+
+
+def test_adaptive_budget_is_capped_by_the_budget_and_floored_by_the_guarantee() -> None:
+    s = adaptive(20, 5, 1000)
+    assert [len(s(np.full(20, 0.9))) for _ in range(3)] == [5, 5, 5]  # cap
+    s.set_budget(3)  # the governor cuts it
+    assert len(s(np.full(20, 0.9))) == 3
+    s = adaptive(12, 12, 4)
+    s(np.ones(12))  # every tile ran once
+    counts = [len(s(np.zeros(12))) for _ in range(8)]  # nothing lit: only what falls due
+    assert counts[:3] == [0, 0, 0] and sum(counts) == 2 * 12 and max(s.ages) <= 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(tiles=st.integers(1, 30), revisit=st.integers(1, 8), level=st.floats(0.05, 1.0),
+       explore=st.floats(0.0, 0.3), seed=st.integers(0, 2**32 - 1))
+def test_the_revisit_guarantee_holds_with_an_adaptive_budget(tiles: int, revisit: int,
+                                                             level: float, explore: float,
+                                                             seed: int) -> None:
+    budget = math.ceil(tiles / revisit)
+    s = adaptive(tiles, budget, revisit, level, explore, seed)
+    rng = np.random.default_rng(seed)
+    last_run = np.full(tiles, -1)
+    for frame in range(8 * revisit):
+        chosen = s(rng.random(tiles) ** 4)
+        assert len(chosen) <= budget
+        assert np.all(frame - last_run <= revisit)
+        last_run[chosen] = frame

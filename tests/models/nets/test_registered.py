@@ -51,3 +51,18 @@ def test_lowers_to_xnnpack(name: str) -> None:
     result = export_pte(model, (_input(name)[:1],), precision="fp32", allow_non_delegated=True)
     assert result.non_delegated_ops == []  # the whole graph runs in the XNNPACK delegate
     assert len(result.buffer) > 0
+
+
+@pytest.mark.slow  # one int8 .tflite conversion per net, ~0.5-3 min each on 2 cores
+@pytest.mark.parametrize("name", NAMES)
+def test_int8_tflite_passes_the_builtin_kernels(name: str) -> None:
+    """The int8 .tflite of every net passes the exporter's gate: TFLite's int8 spec, and a
+    load and invoke with XNNPACK off (``export.int8_spec``)."""
+    from export.tflite import export_tflite
+    from tests.bundles import scene
+
+    model = create_model(name).eval()
+    calibration = [scene(i, SMALL) for i in range(6)]
+    tfl = export_tflite(model, (calibration[0],), precision="int8", calibration=calibration,
+                        gate_inputs=[scene(100 + i, SMALL) for i in range(2)])
+    assert tfl.builtin_cosines and min(tfl.builtin_cosines) > 0.9

@@ -1,0 +1,108 @@
+"""Interrupted exports leave nothing behind: real processes, real signals."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+# a process that stages a bundle and stays inside the staging until it is signalled
+STAGE = """
+import sys, time
+from export.bundle import staging
+with staging(sys.argv[1]) as root:
+    (root / "model.tflite").write_bytes(b"partial")
+    print("staged", flush=True)
+    time.sleep(120)
+"""
+
+
+def _entries(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir())
+
+
+def _staged(parent: Path, timeout: float) -> bool:
+    """Wait until a staging folder exists under ``parent``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.name.endswith(".tmp") for p in parent.iterdir()):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _stage(dest: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", STAGE, str(dest)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "staged"
+    return proc
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 128 + signal.SIGTERM),
+                                           (signal.SIGHUP, 128 + signal.SIGHUP),
+                                           (signal.SIGINT, None)])
+def test_signal_inside_staging_removes_it(tmp_path, sig, code) -> None:
+    proc = _stage(tmp_path / "bundle")
+    assert any(n.endswith(".tmp") for n in _entries(tmp_path))
+    proc.send_signal(sig)
+    returncode = proc.wait(timeout=30)
+    assert returncode != 0 and (code is None or returncode == code)
+    assert _entries(tmp_path) == []
+
+
+def test_next_export_removes_what_a_killed_one_left(tmp_path) -> None:
+    """SIGKILL cannot be caught; the next staging of the same destination sweeps its debris,
+    and leaves a live writer's staging alone."""
+    from export.bundle import staging
+
+    dead = _stage(tmp_path / "bundle")
+    dead.kill()
+    dead.wait(timeout=30)
+    (debris,) = _entries(tmp_path)
+    assert debris.startswith(f".bundle.{dead.pid}.") and debris.endswith(".tmp")
+    live = _stage(tmp_path / "bundle")
+    try:
+        (staged,) = _entries(tmp_path)
+        assert staged.startswith(f".bundle.{live.pid}.")
+        with staging(tmp_path / "bundle") as root:
+            (root / "model.tflite").write_bytes(b"complete")
+        left = _entries(tmp_path)
+        assert "bundle" in left and len(left) == 2  # the bundle and the live writer's staging
+        assert f".bundle.{live.pid}." in next(n for n in left if n != "bundle")
+    finally:
+        live.terminate()
+        live.wait(timeout=30)
+    assert _entries(tmp_path) == ["bundle"]
+
+
+@pytest.mark.slow  # a real `specks export`, stopped part-way (~15-60 s on 2 busy cores)
+def test_cli_export_stopped_by_sigterm(tmp_path, synth_yolo) -> None:
+    from export.keys import generate_keypair
+    from models.registry import create_model
+
+    ckpt = tmp_path / "pico.pt"
+    torch.manual_seed(0)
+    model = create_model("specknet-pico", num_classes=2)
+    torch.save({"model": "specknet-pico", "config": {"num_classes": 2},
+                "state_dict": model.state_dict()}, ckpt)
+    private, _ = generate_keypair(tmp_path / "keys")
+    out = tmp_path / "out"
+    out.mkdir()
+    specks = Path(sys.executable).with_name("specks")
+    proc = subprocess.Popen(
+        [str(specks), "export", str(ckpt), "--size", "64x64", "--calib", str(synth_yolo),
+         "--num-calib", "4", "--num-val", "2", "--out", str(out / "bundle"), "--key",
+         str(private), "--tar"], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert _staged(out, timeout=300), proc.stderr.read() if proc.poll() is not None else ""
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "interrupted (exit 143); nothing was left half-written" in stderr
+    assert "Traceback" not in stderr
+    assert _entries(out) == []
