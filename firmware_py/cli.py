@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, entry_points, requires, version
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, requires, version
 
 from firmware_py.platform_support import unsupported_reason
 
@@ -72,6 +72,28 @@ def _host_reason() -> str | None:
     return f"this install lacks {', '.join(missing)}" if missing else None
 
 
+def register_plugin(subparsers: argparse._SubParsersAction, ep: EntryPoint,
+                    host_reason: str | None) -> None:
+    """Register one plugin's commands. A plugin that cannot be imported here (a host command
+    on a device install) may have added some commands before it failed: those, else one
+    command named after the plugin, answer in one line instead of running."""
+    before = set(subparsers.choices)
+    try:
+        ep.load()(subparsers)
+    except ImportError as error:
+        reason = f"cannot load ({error})"
+    else:
+        if not (host_reason and ep.module.split(".")[0] in HOST_PACKAGES):
+            return
+        reason = host_reason
+    added = set(subparsers.choices) - before
+    if not added and ep.name not in subparsers.choices:
+        subparsers.add_parser(ep.name, help="(unavailable here)")
+        added = {ep.name}
+    for name in added:
+        subparsers.choices[name].set_defaults(func=_unavailable(name, reason))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="specks", description="Small-object detection on "
                                      "edge boards, inside a power budget.")
@@ -79,16 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     host_reason = _host_reason()
     for ep in sorted(entry_points(group="specks.commands"), key=lambda e: e.name):
-        before = set(subparsers.choices)
-        try:
-            ep.load()(subparsers)
-        except ImportError as error:
-            p = subparsers.add_parser(ep.name, help="(unavailable here)")
-            p.set_defaults(func=_unavailable(ep.name, f"cannot load ({error})"))
-            continue
-        if host_reason and ep.module.split(".")[0] in HOST_PACKAGES:
-            for name in set(subparsers.choices) - before:
-                subparsers.choices[name].set_defaults(func=_unavailable(name, host_reason))
+        register_plugin(subparsers, ep, host_reason)
     return parser
 
 
