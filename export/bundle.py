@@ -345,7 +345,7 @@ def _accuracy_metrics(accuracy: Mapping[str, Mapping[str, float]], formats: Sequ
         fp32, int8 = accuracy.get(f"{fmt}_fp32"), accuracy.get(f"{fmt}_int8")
         if fp32 is None or int8 is None:
             continue
-        for key in sorted(fp32.keys() & int8.keys()):
+        for key in sorted(fp32.keys() & int8.keys() - {"score_threshold"}):
             drop = round(fp32[key] - int8[key], 5)
             flat[f"{fmt}_int8/{key}_drop"] = drop
             log.info("%s int8 vs fp32: %s drop %.2f points", fmt, key, 100 * drop)

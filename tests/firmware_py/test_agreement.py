@@ -91,3 +91,11 @@ def test_outputs_of_another_shape_are_an_error() -> None:
     with pytest.raises(ValueError, match="heatmap: shape"):
         measure(outputs([]), [np.zeros((1, 2, 8, 8), np.float32), *outputs([])[1:]], NAMES,
                 SPEC)
+
+
+def test_a_bound_no_value_could_break_is_left_out() -> None:
+    tiles = [TileAgreement({"saliency_cosine": c, "prob_diff": d})
+             for c, d in ((0.99, 0.3), (0.9, 0.5), (0.5, 0.95))]
+    tolerance, quantiles = tolerances(tiles, None)
+    assert set(tolerance) == {"saliency_cosine"}  # 0.95 + (0.95 - 0.5) > 1: cannot fail
+    assert quantiles["prob_diff"][-1] == 0.95
