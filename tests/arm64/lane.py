@@ -139,7 +139,7 @@ def check_core(core: str, profile: str, arm: Target, x86: Target, runtimes: tupl
                 selftests.append(mine)
                 log.info("%s selftest %s %s %s: %s %s", core, bundle, runtime, precision,
                          "pass" if mine["passed"] else "FAIL", mine["error"] or
-                         f"(tightest check {mine['figures']['worst']})")
+                         f"(least margin {mine['figures']['min_margin']})")
     runs = [compare_run(run(arm, profile, rt), run(x86, profile, rt), rt, tol)
             for rt in runtimes]
     for r in runs:

@@ -1,9 +1,9 @@
 """The lane's per-core tables: self-test figures and detection-match figures with peak RSS.
 
-Self-test rows show the tightest of the self-test's checks (``firmware_py.agreement``: its
-metric, value, tolerance and margin; a negative margin fails), the same check's margin on x86
-and the largest difference of any metric's value between the board and x86: 0 means the board
-computes what x86 computes, whatever the golden verdict. Run rows show
+Self-test rows show every check of the self-test (``firmware_py.agreement``: metric, value
+on the board, tolerance; the margin is their distance, each in the metric's own unit) and the
+largest difference of any check's value between the board and x86: 0 means the board computes
+what x86 computes, whatever the golden verdict. Run rows show
 the frame-by-frame match against x86 (``tests/arm64/match.py``) and the peak RSS of each
 side; the arm64 figure is qemu-user's process (guest plus translator), an upper bound.
 """
@@ -14,15 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def _worst(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The self-test check with the smallest margin (negative: failed)."""
+def _checks(result: Mapping[str, Any] | None) -> str:
+    """Each self-test check as ``metric value/tolerance``, ``!`` marking a failed one."""
     if not result or not result.get("checks"):
-        return None
-    return min(result["checks"], key=lambda c: c["margin"])
+        return "-"
+    return " ".join(f"{c['metric']} {c['value']:.4g}/{c['tolerance']:.4g}"
+                    f"{'' if c['passed'] else '!'}" for c in result["checks"])
 
 
 def selftest_figures(board: Mapping[str, Any], x86: Mapping[str, Any]) -> dict[str, Any]:
-    """The tightest check on both sides and the largest difference of any metric's value."""
+    """The largest difference of any check's value between the board and x86, and the
+    smallest margin on each side (in the metric's own unit)."""
     mine, ref = board.get("result"), x86.get("result")
     diff = None
     if mine and ref:
@@ -30,7 +32,11 @@ def selftest_figures(board: Mapping[str, Any], x86: Mapping[str, Any]) -> dict[s
         if set(theirs) == {c["metric"] for c in mine["checks"]}:
             diff = max((abs(c["value"] - theirs[c["metric"]]) for c in mine["checks"]),
                        default=0.0)
-    return {"worst": _worst(mine), "x86_worst": _worst(ref), "max_diff_vs_x86": diff}
+
+    def least(result: Mapping[str, Any] | None) -> float | None:
+        return min((c["margin"] for c in result["checks"]), default=None) if result else None
+
+    return {"max_diff_vs_x86": diff, "min_margin": least(mine), "x86_min_margin": least(ref)}
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -38,22 +44,16 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def selftest_table(cores: Sequence[Mapping[str, Any]]) -> str:
-    head = (f"{'core':<11} {'bundle':<14} {'rt':<10} {'prec':<5} {'tightest check':<16} "
-            f"{'value':>8} {'tol':>8} {'margin':>8} {'x86 margin':>10} {'diff':>8}  result")
+    head = (f"{'core':<11} {'bundle':<14} {'rt':<10} {'prec':<5} {'diff x86':>8}  "
+            f"result  checks (value/tolerance on the board)")
     rows = [head, "-" * len(head)]
     for core in cores:
         for t in core["selftests"]:
-            f = t["figures"]
-            worst, ref = f["worst"] or {}, f["x86_worst"] or {}
             error = (t.get("error") or "").rpartition(f"{t['bundle']}: ")[2]
-            verdict = "pass" if t["passed"] else f"FAIL {error[:80]}".strip()
+            verdict = "pass  " if t["passed"] else "FAIL  "
             rows.append(f"{core['core']:<11} {t['bundle']:<14} {t['runtime']:<10} "
-                        f"{t['precision']:<5} {worst.get('metric', '-'):<16} "
-                        f"{_fmt(worst.get('value'), '.4g'):>8} "
-                        f"{_fmt(worst.get('tolerance'), '.4g'):>8} "
-                        f"{_fmt(worst.get('margin'), '.3g'):>8} "
-                        f"{_fmt(ref.get('margin'), '.3g'):>10} "
-                        f"{_fmt(f['max_diff_vs_x86'], '.1e'):>8}  {verdict}")
+                        f"{t['precision']:<5} {_fmt(t['figures']['max_diff_vs_x86'], '.1e'):>8}"
+                        f"  {verdict}{_checks(t['result']) if t['result'] else error[:80]}")
     return "\n".join(rows)
 
 
