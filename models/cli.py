@@ -9,6 +9,7 @@ from typing import Any
 
 from firmware_py.cli import one_line_errors
 
+from .limits import MAX_DETS, TOP_K
 from .sizes import parse_wxh
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,6 @@ def _overlap(text: str) -> float:
 
 
 def _add_slicing(p: argparse.ArgumentParser) -> None:
-    from .validate import MAX_DETS, TOP_K
-
     p.add_argument("--overlap", type=_overlap, default=0.2,
                    help="tile overlap, a fraction of the tile side (default 0.2)")
     p.add_argument("--top-k", dest="top_k", type=_count, default=TOP_K,

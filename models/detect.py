@@ -32,8 +32,9 @@ from .checkpoint import model_from_checkpoint
 from .data.boxes import read_image, write_image
 from .data.synth import SynthConfig, synth_image
 from .evaluate import coco_detections
+from .limits import MAX_DETS, TOP_K
 from .predict import Detections, SliceConfig, predict_sliced
-from .validate import MAX_DETS, TOP_K, tile_detector
+from .validate import tile_detector
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,12 @@ from firmware_py.manifest import CenterNetDecode
 from .data.boxes import ImageRecord, read_image
 from .decode import decode
 from .evaluate import DetectionMetrics, evaluate
+from .limits import MAX_DETS, TOP_K
 from .predict import DetectTiles, SliceConfig, predict_full_frame, predict_sliced
 
 log = logging.getLogger(__name__)
 
 EVAL_SCORE_THRESHOLD = 0.01
-TOP_K = 100  # peaks per tile
-MAX_DETS = 1000  # detections per image
 
 
 def eval_spec(num_classes: int, stride: int = 4, top_k: int = TOP_K) -> CenterNetDecode:

@@ -4,6 +4,8 @@ install) answer in one line, even when they failed halfway through registering."
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -47,3 +49,13 @@ def test_an_unloadable_plugin_answers_in_one_line(function: str, command: str,
 def test_a_halfway_plugin_gets_no_second_command() -> None:
     _, subparsers = parser_with("halfway")
     assert set(subparsers.choices) == {"plugin", "halfway-cmd"}
+
+
+def test_registering_every_command_imports_no_torch() -> None:
+    """Host plugins register without their heavy imports, so a device install lists them."""
+    code = ("import sys; from firmware_py.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
