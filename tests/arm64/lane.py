@@ -7,16 +7,17 @@ For each board core (``QEMU_CPU``) with its board profile:
    the same on x86 for the comparison column (the verdict is the self-test's own).
 2. ``specks run`` of the staged 20-frame clip in sparse mode, once inside the root and once on
    x86, compared frame by frame (``tests/arm64/match.py``): in LiteRT on every core, in
-   ExecuTorch on the cores of ``EXECUTORCH_RUN_CORES`` only (its self-tests run on every core;
-   a second emulated run per core would double the lane's time for CI, measured).
-   Timing-dependent parts are turned off in both, or the runs could not be compared: the
-   power governor (every profile has a ``power.budget_w``, and without a sensor it steers by
-   the CPU-time power estimate), so the tile budget is the profile's fixed
-   ``sampler.budget``. The sampler is seeded. The run is the default one, without ``--prior-bundle``: OpenCV's ``INTER_AREA`` resize of the lores
-   frame to the saliency net's input is not bit-exact between x86 and aarch64 at non-integer
-   ratios (rpi5: 144 of 184,320 values one level apart), and the int8 csnet-prior turns that
-   into saliency up to 0.5 apart, so the sampler would pick other tiles for a reason that is
-   not the board's runtime. csnet-prior is checked by its self-tests instead.
+   ExecuTorch on the cores of ``EXECUTORCH_RUN_CORES`` only (its self-tests run on every core; a
+   second emulated run per core would double the lane's time for CI, measured). Timing-dependent
+   parts are turned off in both, or the runs could not be compared: the power governor (every
+   profile has a ``power.budget_w``, and without a sensor it steers by the CPU-time power
+   estimate), so the tile budget is the profile's fixed ``sampler.budget``. The sampler is
+   seeded. The run is the default one, without ``--prior-bundle``: OpenCV's ``INTER_AREA``
+   resize of the lores frame to the saliency net's input is not bit-exact between x86 and
+   aarch64 at non-integer ratios (rpi5: 144 of 184,320 values one level apart), and the int8
+   csnet-prior turns that into saliency up to 0.5 apart, so the sampler would pick other tiles
+   for a reason that is not the board's runtime. csnet-prior is checked by its self-tests
+   instead.
 3. Every arm64 process: no ``torch`` in ``sys.modules``, no libtorch mapped; peak RSS kept.
 
 The tables are printed and everything is written as JSON (``--out``). Exit code 1 if any
