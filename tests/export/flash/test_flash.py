@@ -3,6 +3,7 @@ bundle untouched, a full disk on the target, unreachable hosts, and the health w
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from export.flash.flash import FlashOptions, flash
 from firmware_py.device.slots import Layout, bundle_version
+from firmware_py.shipped import ZOO_BUNDLES, ZOO_KEYS
 from tests.export.flash.conftest import SPECKS
 from tests.firmware_py.device.bundles import REFUSALS, stand_in_restart
 
@@ -142,3 +144,15 @@ def test_local_rootfs_is_recognised(tmp_path, flash_bundles) -> None:
     assert "name: x86-generic" in (rootfs / "opt" / "specks" / "board.yaml").read_text()
     assert "ReadWritePaths=/opt/specks/run " in text and str(tmp_path) not in text
     assert (unit.parent / "multi-user.target.wants" / "specks.service").is_symlink()
+
+
+@pytest.mark.parametrize("board", ["x86-generic", "rpi5"])
+@pytest.mark.parametrize("bundle", ["specknet-nano", "csnet-prior"])
+def test_the_shipped_bundles_flash_and_self_test(tmp_path, board: str, bundle: str) -> None:
+    """What ships is what flashes: the zoo bundles, verified against the zoo key, self-tested
+    in this machine's runtime with the board's profile."""
+    result = flash(ZOO_BUNDLES / bundle, str(tmp_path / "device"), FlashOptions(
+        board=board, trusted_keys=str(ZOO_KEYS), restart=False))
+    assert result.result == "installed", result.message
+    record = json.loads((tmp_path / "device" / "run" / "install.json").read_text())
+    assert record["artifact"].startswith(f"{bundle}_int8.tflite (litert, int8)")
