@@ -112,6 +112,9 @@ class FrameProcessor:
             log.warning("tile budget %d cannot revisit %d tiles every %d frames; using %d",
                         cfg.budget, len(grid), cfg.revisit_frames, floor)
             cfg = cfg.model_copy(update={"budget": floor})
+        elif cfg.budget > len(grid) and self.mode == "sparse":
+            log.warning("tile budget %d is more than the %d tiles of a %dx%d frame: at most %d "
+                        "run per frame", cfg.budget, len(grid), width, height, len(grid))
         self.prior = TilePrior(grid, self.board.prior)
         self.sampler = TileSampler(len(grid), cfg)
         self.tracker.reset()

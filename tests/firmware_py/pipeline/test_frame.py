@@ -3,6 +3,7 @@ and merged (the pipeline adds nothing of its own)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -140,3 +141,11 @@ def test_the_reporting_threshold_is_the_bundles_unless_the_profile_sets_one(mode
     assert FrameProcessor(unset, model).board.merge.score_threshold == deployed
     own = _board(merge={"score_threshold": 0.42})
     assert FrameProcessor(own, model).board.merge.score_threshold == 0.42
+
+
+def test_a_budget_above_the_tile_count_is_said(model, caplog) -> None:
+    proc = FrameProcessor(_board(sampler={"budget": 1000, "revisit_frames": 4}), model,
+                          "sparse")
+    with caplog.at_level(logging.WARNING):
+        proc(_frame(0))
+    assert "tile budget 1000 is more than the" in caplog.text
