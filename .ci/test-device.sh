@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The device tests as a board runs them: the wheel built from this tree, installed into a fresh
 # venv with the device extra only (plus ExecuTorch's runtime without its torch dependency, as
-# README's board install does), then tests/firmware_py run from a copy of tests/, so that
+# README's board install does), then tests/firmware_py run from a copy of tests/ (and bench/,
+# whose simulated board the governor tests drive), so that
 # `firmware_py` is imported from the installed package and never from the checkout.
 # Usage: .ci/test-device.sh [pytest args]   (make test-device; needs .venv for pip wheel)
 set -euo pipefail
@@ -19,6 +20,7 @@ if "$OUT/venv/bin/python" -c 'import torch' 2>/dev/null; then
   echo "the device venv has torch; it must not" >&2
   exit 1
 fi
-cp -r tests pyproject.toml "$OUT/suite/"
+# bench/governor_sim is the tests' simulated board (numpy only); the rest of bench/ comes along
+cp -r tests bench pyproject.toml "$OUT/suite/"
 cd "$OUT/suite"
-exec ../venv/bin/python -m pytest -q -p no:cacheprovider tests/firmware_py "$@"
+exec ../venv/bin/python -m pytest -q -p no:cacheprovider -m "not host" tests/firmware_py "$@"

@@ -30,10 +30,11 @@ from firmware_py.device import load_trusted_keys
 from firmware_py.nms import pairwise_overlap
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.runtimes.executorch import ExecuTorchError, ExecuTorchRunner
+from firmware_py.shipped import DEFAULT_BUNDLE, ZOO_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
-DETECTOR = ROOT / "models/zoo/bundles/specknet-nano"
-KEYS = ROOT / "board_configs/trusted_keys"
+DETECTOR = DEFAULT_BUNDLE  # the shipped specknet-nano, from the package or the checkout
+KEYS = ZOO_KEYS
 SCORE_TOL, MIN_IOU, MIN_MEDIAN_IOU = 0.02, 0.5, 0.95
 
 # Runs in a fresh interpreter where any import of torch raises: each shipped .pte through the
@@ -119,6 +120,7 @@ def test_shipped_pte_run_where_torch_cannot_be_imported(torch_free, tiles) -> No
         assert sum(len(_detections(arrays, precision, i)) for i in range(len(tiles))) > 0
 
 
+@pytest.mark.host
 def test_outputs_equal_executorchs_python_runtime(torch_free, tiles) -> None:
     """Bit for bit: the same C++ runtime and XNNPACK kernels, the same 2-thread pool."""
     import torch

@@ -18,9 +18,10 @@ from firmware_py.pipeline.model import BundleModel
 from firmware_py.runtimes import executorch_build
 from firmware_py.runtimes.executorch import shim
 from firmware_py.runtimes.executorch_build import ExecuTorchUnavailable, shim_library
+from firmware_py.shipped import DEFAULT_BUNDLE, ZOO_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
-DETECTOR = ROOT / "models/zoo/bundles/specknet-nano"
+DETECTOR = DEFAULT_BUNDLE  # the shipped specknet-nano, from the package or the checkout
 
 
 @pytest.fixture()
@@ -84,7 +85,7 @@ def test_a_board_without_compiler_falls_back_to_litert(cache, tmp_path, monkeypa
     """The error surfaces as for any runtime not installed: the next artifact runs, and the
     warning says what to install."""
     monkeypatch.setenv("CXX", str(tmp_path / "no-such-g++"))
-    model = BundleModel(DETECTOR, load_trusted_keys(ROOT / "board_configs/trusted_keys"),
+    model = BundleModel(DETECTOR, load_trusted_keys(ZOO_KEYS),
                         runtime="executorch", precision="int8")
     assert model.artifact.runtime == "litert"
     assert "apt install g++" in caplog.text
