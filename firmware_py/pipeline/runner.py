@@ -128,6 +128,7 @@ class Pipeline:
                             break
                         continue
                     not_before = self._one(frame, time.perf_counter() - t)
+                    del frame  # not kept alive while the next one is awaited
                     now = clock.now()
                     if (limits.max_frames and self.frames >= limits.max_frames) or \
                             (limits.duration_s and now - start >= limits.duration_s):

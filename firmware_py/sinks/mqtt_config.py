@@ -13,19 +13,24 @@ profile's ``username``; the password is ``$SPECKS_MQTT_PASSWORD`` or the first l
 ``password_file`` (a file only the service user reads). Under ``specks.service`` both
 variables come from ``/etc/specks/specks.env`` (the unit's ``EnvironmentFile``). The
 environment wins over the profile, so one profile serves a fleet with per-device secrets.
+
+``ssl`` is imported only to build a context: every board profile reads this schema, and most
+runs never open TLS.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from firmware_py.sinks import SinkConfig
+
+if TYPE_CHECKING:
+    import ssl
 
 USERNAME_ENV = "SPECKS_MQTT_USERNAME"
 PASSWORD_ENV = "SPECKS_MQTT_PASSWORD"
@@ -114,6 +119,8 @@ def tls_context(config: MqttConfig) -> ssl.SSLContext | None:
     load."""
     if not config.tls:
         return None
+    import ssl
+
     try:
         context = ssl.create_default_context(cafile=config.ca_file)
     except (OSError, ssl.SSLError) as e:

@@ -3,9 +3,14 @@ source alive.
 
 Capture is separate from processing (picamera2's camera/consumer split; Frigate's capture
 process): one thread owns the source and the frame buffers; each consumer attaches its own
-:class:`LatestFrames` queue of at most two frames. When a consumer is slower than the camera
-the oldest queued frame is dropped and counted, so a consumer always gets the newest frames
-and never builds lag (Frigate's rule: drop frames, never fall behind).
+:class:`LatestFrames` queue of at most two frames (one by default). When a consumer is slower
+than the camera the oldest queued frame is dropped and counted, so a consumer always gets the
+newest frames and never builds lag (Frigate's rule: drop frames, never fall behind).
+
+Memory: a 1080p RGB frame is 6 MB, and every frame alive counts against a Pi Zero 2 W's
+budget. The consumer holds one frame, its queue at most ``queue_size`` more, and the thread
+one while it decodes: without drops (offline files) the thread decodes the next frame only
+once every queue has room, so a finished frame never waits in the thread beside a full queue.
 
 The same thread supervises the source. A failed ``open``, an exception from ``read`` or a
 camera that stops delivering closes the source and reopens it after an exponential backoff
@@ -47,8 +52,9 @@ log = logging.getLogger(__name__)
 class CaptureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    queue_size: int = Field(2, ge=1, le=2, description="frames each consumer queue holds; "
-                            "older ones are dropped")
+    queue_size: int = Field(1, ge=1, le=2, description="frames each consumer queue holds; "
+                            "older ones are dropped (1: the consumer always gets the newest "
+                            "frame, and a 1080p process holds one full frame less)")
     backoff_initial_s: float = Field(0.5, gt=0.0, le=60.0,
                                      description="wait before the first reopen")
     backoff_factor: float = Field(2.0, ge=1.0, le=10.0,
@@ -119,6 +125,14 @@ class LatestFrames:
         self.dropped = 0
         self._cond = threading.Condition()
         self._closed = False
+
+    def wait_room(self) -> None:
+        """With ``drop=False``, block until a put would not wait (or the queue is closed);
+        with ``drop=True`` return at once."""
+        if self.drop:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._frames) < self.maxsize or self._closed)
 
     def put(self, frame: Frame) -> None:
         with self._cond:
@@ -259,6 +273,7 @@ class Capture:
         try:
             while not self._stop.is_set():
                 if self._connected or self._open():
+                    self._wait_room()
                     streams = self._read()
                     if streams is _END:
                         log.info("%s: end of stream", self.source.name)
@@ -282,6 +297,14 @@ class Capture:
                 queues = list(self._queues)
             for queue in queues:
                 queue.close()
+
+    def _wait_room(self) -> None:
+        """Without drops, read the next frame only once every queue can take it: a frame
+        decoded early would wait in this thread, one more full frame in memory."""
+        with self._lock:
+            queues = list(self._queues)
+        for queue in queues:
+            queue.wait_room()
 
     def _open(self) -> bool:
         try:

@@ -89,5 +89,5 @@ class EdgeWatch:
             inside = ((xy[None, :, 0] >= boxes[..., 0]) & (xy[None, :, 0] < boxes[..., 2])
                       & (xy[None, :, 1] >= boxes[..., 1]) & (xy[None, :, 1] < boxes[..., 3]))
             xy = xy[~inside.any(axis=0)]
-        lit[np.unique(core_tile(self.grid, xy))] = 1.0
+        lit[core_tile(self.grid, xy)] = 1.0  # repeats are harmless (np.unique would load np.ma)
         return lit

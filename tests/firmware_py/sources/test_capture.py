@@ -158,7 +158,7 @@ def test_every_consumer_gets_its_own_queue_of_at_most_two() -> None:
     capture = Capture(CountingSource(limit=2), FAST)
     with pytest.raises(ValueError):
         capture.attach(maxsize=3)
-    a, b = capture.attach(), capture.attach()
+    a, b = capture.attach(maxsize=2), capture.attach(maxsize=2)
     with capture:
         assert [f.frame_id for f in a] == [0, 1]
         assert [f.frame_id for f in b] == [0, 1]
