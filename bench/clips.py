@@ -217,3 +217,11 @@ class ReplaySaliency:
             self.cache[key] = self.model.saliency(image)
             self.runs += 1
         return self.cache[key]
+
+
+def ensure_scene(folder: Path, scene: str = "few", frames: int = 90, width: int = 1920,
+                 height: int = 1080) -> Path:
+    """``folder`` holding clip ``scene`` as mp4, written first if it is not there."""
+    if not (folder / "meta.json").is_file():
+        write_scene(folder, scene, frames, width, height)
+    return folder
