@@ -4,6 +4,12 @@ With ``realtime`` the frames come out at the file's own frame rate (or ``fps``),
 recording exercises the pipeline as a live camera would, dropped frames included; without it
 they come as fast as they decode. At the end of the file the source rewinds when ``loop`` is
 set and otherwise returns ``None``, which ends the capture.
+
+Decoder threads (``threads``, OpenCV's ``CAP_PROP_N_THREADS``): FFmpeg's frame threading gives
+each thread its own frames in flight, so OpenCV's default (a thread per core) costs about 8 MB
+more than one thread on a 1080p clip (``bench/memory.py``). One thread is the default: a board
+small enough to care decodes faster than it detects, and a recording stands in for a camera
+that needs no decoder at all; ``0`` restores OpenCV's choice where decoding is the bottleneck.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class FileConfig(SourceConfig):
     realtime: bool = Field(True, description="pace frames at the file's frame rate")
     fps: float = Field(0.0, ge=0.0, le=1000.0, description="pacing rate; 0 = the file's own "
                        f"(or {FALLBACK_FPS:g} if the file does not say)")
+    threads: int = Field(1, ge=0, le=64, description="decoder threads; 0 = OpenCV's choice "
+                         "(one per core, about 8 MB more at 1080p)")
 
 
 @register_source
@@ -53,7 +61,8 @@ class FileSource(VideoCaptureSource):
         self._pacer = Pacer(0.0)
 
     def capture_args(self) -> CaptureArgs:
-        return self.config.path, cv2.CAP_ANY, []
+        threads = self.config.threads
+        return self.config.path, cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, threads] if threads else []
 
     def open(self) -> None:
         if not Path(self.config.path).is_file():

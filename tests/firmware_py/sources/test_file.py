@@ -75,3 +75,18 @@ def test_missing_file_is_a_source_error_and_config_is_strict(tmp_path: Path) -> 
         FileConfig(path="x.mp4", speed=2)
     with pytest.raises(ValueError):
         FileConfig(fps=-1.0)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 0])
+def test_decoder_threads_are_asked_for_and_frames_still_come_in_order(video: Path,
+                                                                      threads: int) -> None:
+    source = FileSource(FileConfig(path=str(video), realtime=False, threads=threads))
+    _, _, params = source.capture_args()
+    assert params == ([cv2.CAP_PROP_N_THREADS, threads] if threads else [])
+    with source:
+        if threads:
+            assert source._cap.get(cv2.CAP_PROP_N_THREADS) == threads
+        frames = [source.read() for _ in range(N)]
+    means = [streams.main.reshape(-1, 3).mean(axis=0) for streams in frames]
+    for i, mean in enumerate(means):
+        np.testing.assert_allclose(mean, colour(i), atol=6)

@@ -1,0 +1,273 @@
+"""Soak: ``specks run`` for N frames on a looping clip, MQTT to a real mosquitto that is killed
+and restarted at random (issue 17: 0 lost, 0 duplicated, RSS growth < 1 MB per 10k frames
+after warm-up, peak RSS <= 150 MB with LiteRT on the x86-generic profile).
+
+The pipeline runs in its own process as a board runs it (x86-generic, the shipped
+specknet-nano bundle, LiteRT int8, sparse mode; a 1920x1080 clip, ``bench/clips.py``'s ``few``
+scene, read without pacing so every frame is processed), publishing to mosquitto through its
+on-disk spool. The bench samples the process's RSS (``/proc/PID/status``) and its health file
+(frames, fps) every ``--sample-s``. Broker outages follow a seeded schedule: up for an
+exponential time (mean ``--up-s``), then SIGKILL, down for a uniform time in ``--down-s``,
+then restarted. A restarted broker (no persistence) has forgotten the subscriber, so it comes
+back refusing the sink until a fresh subscriber has subscribed, then admits it (the pattern of
+``tests/firmware_py/sinks/broker.py``, whose broker and subscriber this uses). No outage
+starts in the last ``--quiet-tail`` of the frames, so the run's final flush finds a broker.
+
+Messages are told apart by :func:`message_key` (``frame_id`` of ``/detections`` messages: a
+run's frame ids are 0..N-1, every one processed). Lost = processed frames never received;
+duplicated = receptions beyond the first. The peak is ``ru_maxrss`` (``wait4``); growth is
+the least-squares slope of RSS over frames after ``--warmup`` frames, per 10k frames. Writes
+``soak.png`` (RSS and fps over frames, outages shaded) and ``soak.json`` in ``--out``.
+
+    nice -n 5 .venv/bin/python bench/soak.py [--frames 100000] [--seed 0] [--up-s 45]
+        [--down-s 2,15] [--warmup 3000] [--out runs/bench/soak]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.clips import ensure_scene  # noqa: E402
+from bench.memory import cpu_name  # noqa: E402
+from bench.procmem import reap, status_kb  # noqa: E402
+from firmware_py.device.health import read_health  # noqa: E402
+from tests.firmware_py.sinks.broker import Broker, Collector, find_mosquitto  # noqa: E402
+
+
+def message_key(payload: dict[str, Any]) -> Hashable:
+    """What identifies one detection message of this run; ``(payload["run_id"],
+    payload["seq"])`` once messages carry them."""
+    return payload["frame_id"]
+
+
+@dataclass
+class Outages:
+    """The seeded broker schedule: ``next_change`` is when the broker goes down (or up)."""
+
+    rng: random.Random
+    up_s: float
+    down_s: tuple[float, float]
+    next_change: float = 0.0
+    down: bool = False
+    spans: list[tuple[int, int]] = field(default_factory=list)  # frames while down
+
+    def plan(self, now: float) -> None:
+        self.next_change = now + (self.rng.uniform(*self.down_s) if self.down
+                                  else self.rng.expovariate(1.0 / self.up_s))
+
+
+@dataclass
+class Sample:
+    t: float
+    frames: int
+    rss_mb: float
+    fps: float
+
+
+class Soak:
+    """One soak run: the broker, its subscribers, the pipeline process and the samples."""
+
+    def __init__(self, args: argparse.Namespace, folder: Path) -> None:
+        self.args, self.folder = args, folder
+        self.broker = Broker(find_mosquitto(), folder)
+        self.broker.start()
+        self.subscribers = [Collector(self.broker.sub_port)]
+        self.outages = Outages(random.Random(args.seed), args.up_s, args.down_s)
+        self.samples: list[Sample] = []
+        self.health = folder / "health.json"
+
+    def command(self) -> list[str]:
+        a = self.args
+        return [sys.executable, "-m", "firmware_py.cli", "run", "--board", "x86-generic",
+                "--source", str(a.clip), "--loop", "--no-realtime", "--frames", str(a.frames),
+                "--mqtt", f"mqtt://127.0.0.1:{self.broker.port}",
+                "--spool-dir", str(self.folder / "spool"), "--health-file", str(self.health),
+                "--set", "sinks.mqtt.flush_timeout_s=60", "--quiet"]
+
+    def run(self) -> tuple[int, int]:
+        """``(exit status, peak RSS kB)`` of the pipeline."""
+        with (self.folder / "run.log").open("wb") as log:
+            proc = subprocess.Popen(self.command(), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=log)
+        start = time.monotonic()
+        self.outages.plan(0.0)
+        with tqdm(total=self.args.frames, unit="frame", smoothing=0.05) as bar:
+            while (done := reap(proc.pid, block=False)) is None:
+                now = time.monotonic() - start
+                self._sample(proc.pid, now, bar)
+                self._outage(now)
+                time.sleep(self.args.sample_s)
+        if self.outages.down:
+            self._restart()
+        last = read_health(self.health)  # the record written as the run ended
+        if last is not None and self.samples:
+            self.samples.append(Sample(time.monotonic() - start, last.frames,
+                                       self.samples[-1].rss_mb, last.fps))
+        if done[0] != 0:
+            print((self.folder / "run.log").read_text()[-3000:], file=sys.stderr)
+        return done
+
+    def _sample(self, pid: int, now: float, bar: tqdm) -> None:
+        rss = status_kb(pid, "VmRSS")
+        record = read_health(self.health)
+        if rss is None or record is None:
+            return
+        self.samples.append(Sample(now, record.frames, rss / 1024, record.fps))
+        bar.update(record.frames - bar.n)
+        bar.set_postfix(rss=f"{rss / 1024:.0f}MB", fps=f"{record.fps:.0f}",
+                        outages=len(self.outages.spans))
+
+    def _frames(self) -> int:
+        return self.samples[-1].frames if self.samples else 0
+
+    def _outage(self, now: float) -> None:
+        out = self.outages
+        if now < out.next_change:
+            return
+        if out.down:
+            self._restart()
+        elif self._frames() < self.args.frames * (1 - self.args.quiet_tail):
+            self.broker.kill()
+            out.down = True
+            out.spans.append((self._frames(), self._frames()))
+        out.plan(now)
+
+    def _restart(self) -> None:
+        self.broker.start(admit_sink=False)
+        self.subscribers.append(Collector(self.broker.sub_port))
+        self.broker.admit_sink()
+        self.outages.down = False
+        first, _ = self.outages.spans[-1]
+        self.outages.spans[-1] = (first, self._frames())
+
+    def received(self, settle_s: float = 3.0) -> Counter:
+        """Receptions per message key, once nothing new arrived for ``settle_s``."""
+        count, last = -1, 0
+        while count != last:
+            count = last
+            time.sleep(settle_s)
+            last = sum(len(s.on("/detections")) for s in self.subscribers)
+        keys: Counter = Counter()
+        for sub in self.subscribers:
+            keys.update(message_key(json.loads(m.payload)) for m in sub.on("/detections"))
+        return keys
+
+    def close(self) -> None:
+        for sub in self.subscribers:
+            sub.close()
+        self.broker.kill()
+
+
+def growth_per_10k(samples: list[Sample], warmup: int) -> float | None:
+    """Least-squares slope of RSS (MB) over frames after ``warmup``, per 10k frames."""
+    after = [s for s in samples if s.frames >= warmup]
+    if len(after) < 3 or after[-1].frames == after[0].frames:
+        return None
+    slope = np.polyfit([s.frames for s in after], [s.rss_mb for s in after], 1)[0]
+    return float(slope * 10_000)
+
+
+def fps_windows(samples: list[Sample], parts: int = 10) -> list[tuple[int, float]]:
+    """``(last frame, fps)`` over ``parts`` equal spans of frames."""
+    if len(samples) < 2:
+        return []
+    edges = np.linspace(samples[0].frames, samples[-1].frames, parts + 1)
+    frames = np.array([s.frames for s in samples])
+    times = np.array([s.t for s in samples])
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        t_lo, t_hi = np.interp([lo, hi], frames, times)
+        out.append((int(hi), float((hi - lo) / (t_hi - t_lo)) if t_hi > t_lo else 0.0))
+    return out
+
+
+def plot(samples: list[Sample], spans: list[tuple[int, int]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (rss, fps) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    frames = [s.frames for s in samples]
+    rss.plot(frames, [s.rss_mb for s in samples], lw=1)
+    rss.axhline(150, color="r", ls="--", lw=0.8, label="goal 150 MB")
+    rss.set_ylabel("RSS (MB)")
+    rss.legend(loc="lower right")
+    fps.plot(frames, [s.fps for s in samples], lw=0.8)
+    fps.set_ylabel("fps (stats period)")
+    fps.set_xlabel("frames")
+    for axis in (rss, fps):
+        for lo, hi in spans:
+            axis.axvspan(lo, max(hi, lo + 1), color="0.85")
+    rss.set_title("specks run soak: RSS and fps; grey = broker down")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def summarize(soak: Soak, status: int, peak_kb: int, received: Counter) -> dict[str, Any]:
+    args, samples = soak.args, soak.samples
+    processed = samples[-1].frames if samples else 0
+    sent = set(range(processed))
+    return {"cpu": cpu_name(), "frames_asked": args.frames, "frames_processed": processed,
+            "exit_status": status, "seed": args.seed, "outages": len(soak.outages.spans),
+            "outage_frames": soak.outages.spans, "peak_rss_mb": round(peak_kb / 1024, 1),
+            "rss_after_warmup_mb": next((round(s.rss_mb, 1) for s in samples
+                                         if s.frames >= args.warmup), None),
+            "rss_end_mb": round(samples[-1].rss_mb, 1) if samples else None,
+            "growth_mb_per_10k": growth_per_10k(samples, args.warmup),
+            "warmup_frames": args.warmup,
+            "lost": len(sent - set(received)), "duplicated": sum(received.values()) -
+            len(received), "unexpected": len(set(received) - sent),
+            "fps_windows": fps_windows(samples),
+            "wall_s": round(samples[-1].t, 1) if samples else 0.0}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--frames", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=0, help="seed of the outage schedule")
+    p.add_argument("--up-s", type=float, default=45.0, help="mean seconds between outages")
+    p.add_argument("--down-s", default="2,15", help="outage length range, seconds")
+    p.add_argument("--warmup", type=int, default=3000, help="frames before growth is fitted")
+    p.add_argument("--quiet-tail", type=float, default=0.05,
+                   help="share of frames at the end without outages")
+    p.add_argument("--sample-s", type=float, default=1.0)
+    p.add_argument("--clip", type=Path, default=ROOT / "runs/bench/clips/1920x1080/few")
+    p.add_argument("--out", type=Path, default=ROOT / "runs/bench/soak")
+    args = p.parse_args()
+    args.down_s = tuple(float(v) for v in args.down_s.split(","))
+    ensure_scene(args.clip)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        soak = Soak(args, Path(tmp))
+        try:
+            status, peak = soak.run()
+            received = soak.received()
+        finally:
+            soak.close()
+    summary = summarize(soak, status, peak, received)
+    plot(soak.samples, soak.outages.spans, args.out / "soak.png")
+    (args.out / "soak.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps({k: v for k, v in summary.items() if k != "outage_frames"}, indent=1))
+    print(f"written {args.out / 'soak.png'} and {args.out / 'soak.json'}")
+
+
+if __name__ == "__main__":
+    main()
