@@ -280,7 +280,6 @@ class Capture:
                         break
                     if isinstance(streams, Streams):
                         self._publish(streams)
-                        del streams  # no frame kept here while the next waits for room
                         failed_in_a_row = 0
                         self._backoff.reset()
                         continue
