@@ -144,6 +144,6 @@ def test_two_runs_appending_to_one_file_are_told_apart(device_bundle, frames_dir
     stamps = [(x["run_id"], x["seq"]) for x in lines]
     assert len(set(stamps)) == len(stamps) == 2 * 6 + sum(x["kind"] == "stats" for x in lines)
     wait_for(lambda: len(sub.on("/detections")) + len(sub.on("/stats")) >= len(stamps),
-             what="every message on the broker")
+             timeout=30.0, what="every message on the broker")
     got = [json.loads(m.payload) for m in sub.on("/detections") + sub.on("/stats")]
     assert {(x["run_id"], x["seq"]) for x in got} == set(stamps)

@@ -181,7 +181,8 @@ def test_a_spooled_message_keeps_the_run_id_and_seq_of_the_run_that_made_it(
     with make_sink(tmp_path, mosquitto.port) as again:  # run B replays them
         for i in range(2):
             again.publish_detections(frame(i, run_b))
-        wait_for(lambda: len(sub.on("/detections")) == 5 and sub.on("/stats"), what="replay")
+        wait_for(lambda: len(sub.on("/detections")) == 5 and sub.on("/stats"), timeout=30.0,
+                 what="replay")
     got = [json.loads(m.payload) for m in sub.on("/detections")]
     assert [(p["run_id"], p["seq"], p["frame_id"]) for p in got] == [
         (run_a.run_id, 0, 0), (run_a.run_id, 1, 1), (run_a.run_id, 2, 2),
@@ -206,9 +207,10 @@ def test_stats_carry_the_connection_state_and_the_spool_depth(tmp_path, mosquitt
         mosquitto.start(admit_sink=False)
         sub = collector(mosquitto.sub_port)
         mosquitto.admit_sink()
-        wait_for(lambda: len(sink.spool) == 0, what="the replay")
+        wait_for(lambda: len(sink.spool) == 0, timeout=30.0, what="the replay")
         records.append(emitter.emit(3.0))
-        wait_for(lambda: len(sub.on("/stats")) == 2, what="the replayed and the new stats")
+        wait_for(lambda: len(sub.on("/stats")) == 2, timeout=30.0,
+                 what="the replayed and the new stats")
     finally:
         sink.close()
         emitter.close()

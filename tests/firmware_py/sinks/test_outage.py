@@ -107,11 +107,11 @@ def test_a_real_broker_down_for_several_attempts_is_logged_once_each_way(
         for i in range(3, 8):
             sink.publish_detections(frame(i))
         wait_for(lambda: sum("still unreachable" in r.getMessage() for r in caplog.records)
-                 >= 4, what="4 failed reconnect attempts")
+                 >= 4, timeout=30.0, what="4 failed reconnect attempts")
         assert len(sink.spool) == 5
         mosquitto.start()
         wait_for(lambda: any("back after" in r.getMessage() for r in caplog.records),
-                 what="the end of the outage")
+                 timeout=30.0, what="the end of the outage")
         assert len(sink.spool) == 0
     finally:
         sink.close()
