@@ -10,6 +10,7 @@ import sys
 
 from firmware_py.shipped import BOARDS, ZOO_BUNDLES, ZOO_KEYS
 from tests.firmware_py.device.bundles import resign
+from tests.firmware_py.sinks.broker import wait_for
 
 SCRIPT = """
 import argparse, json, sys
@@ -114,3 +115,35 @@ def test_a_short_dashboard_token_is_one_line(device_bundle, frames_dir, monkeypa
                        str(frames_dir), "--dashboard", "0.0.0.0:0", "--quiet")
     assert result["rc"] == 2 and "Traceback" not in log and "errors.pydantic.dev" not in log
     assert "$SPECKS_DASHBOARD_TOKEN: String should have at least 16 characters" in log
+
+
+def test_two_runs_appending_to_one_file_are_told_apart(device_bundle, frames_dir, tmp_path,
+                                                       mosquitto, collector) -> None:
+    """Two ``specks run`` processes, each to the same JSONL file and to a real broker: frame
+    ids repeat, run ids differ, ``(run_id, seq)`` is unique and ``seq`` counts every message
+    of a run in order; the broker gets the same stamps."""
+    bundle, _, public = device_bundle
+    out = tmp_path / "det.jsonl"
+    sub = collector(mosquitto.sub_port)
+    for _ in range(2):
+        result, log = _run("--bundle", str(bundle), "--trusted-keys", str(public), "--source",
+                           str(frames_dir), "--jsonl", str(out), "--no-realtime", "--quiet",
+                           "--mqtt", f"mqtt://127.0.0.1:{mosquitto.port}",
+                           "--spool-dir", str(tmp_path / "spool"))
+        assert result["rc"] == 0, log
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    runs = list(dict.fromkeys(x["run_id"] for x in lines))
+    assert len(runs) == 2 and all(len(r) == 36 for r in runs)
+    assert [x["run_id"] for x in lines] == sorted(x["run_id"] for x in lines)  # A's, then B's
+    for run in runs:
+        mine = [x for x in lines if x["run_id"] == run]
+        assert [x["seq"] for x in mine] == list(range(len(mine)))
+        assert [x["frame_id"] for x in mine if x["kind"] == "detections"] == list(range(6))
+        assert all(x["mqtt_state"] in ("connected", "disconnected") and
+                   x["spool_depth"] >= 0 for x in mine if x["kind"] == "stats")
+    stamps = [(x["run_id"], x["seq"]) for x in lines]
+    assert len(set(stamps)) == len(stamps) == 2 * 6 + sum(x["kind"] == "stats" for x in lines)
+    wait_for(lambda: len(sub.on("/detections")) + len(sub.on("/stats")) >= len(stamps),
+             timeout=30.0, what="every message on the broker")
+    got = [json.loads(m.payload) for m in sub.on("/detections") + sub.on("/stats")]
+    assert {(x["run_id"], x["seq"]) for x in got} == set(stamps)
