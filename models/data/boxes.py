@@ -30,13 +30,17 @@ class DatasetError(ValueError):
     """Bad data, located: ``str(error)`` reads ``file:line: reason``.
 
     ``line`` is a 1-based text line for label files, or a JSON location such as
-    ``annotations[3]`` for COCO files; ``None`` when the whole file is at fault.
+    ``annotations[3]`` for COCO files; ``None`` when the whole file is at fault. A newline
+    or control character (in a path or a value quoted from the file) is shown escaped, so the
+    message stays one line.
     """
 
     def __init__(self, file: str | Path, line: int | str | None, reason: str) -> None:
         self.file, self.line, self.reason = str(file), line, reason
         where = self.file if line is None else f"{self.file}:{line}"
-        super().__init__(f"{where}: {reason}")
+        message = f"{where}: {reason}"
+        super().__init__(message if message.isprintable()
+                         else message.encode("unicode_escape").decode("ascii"))
 
 
 @dataclass

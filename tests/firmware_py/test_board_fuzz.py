@@ -1,0 +1,84 @@
+"""Fuzzing the board profile parsers (Hypothesis): the YAML file a user edits and the
+``--set key=value`` overrides are accepted or refused with one :class:`BoardConfigError` line
+naming the file, field or ``--set``; never a traceback."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from firmware_py.board import BoardConfig, BoardConfigError, load_board
+from firmware_py.shipped import BOARDS
+from tests.firmware_py.fuzz import FUZZ, json_values, mutate, one_line, paths, typed
+
+PROFILE = yaml.safe_load((BOARDS / "x86-generic.yaml").read_text())
+FIELDS = [".".join(map(str, p)) for p in paths(PROFILE) if p and
+          all(isinstance(k, str) for k in p)]
+
+
+@st.composite
+def edited_profiles(draw: st.DrawFn) -> dict:
+    """The shipped profile with a few fields changed, added or given the wrong type."""
+    tree = PROFILE
+    for _ in range(draw(st.integers(1, 3))):
+        path = list(draw(st.sampled_from(paths(tree))))
+        if draw(st.booleans()):
+            path.append(draw(st.sampled_from(["type", "x", "budget_w", "port"]) | typed))
+        tree = mutate(tree, path, draw(json_values))
+    return tree
+
+
+overrides = st.lists(
+    st.builds(lambda k, v: f"{k}={v}", st.sampled_from(FIELDS) | typed,
+              typed | json_values.map(lambda v: yaml.safe_dump(v, default_flow_style=True)
+                                      .strip()))
+    | typed, max_size=4)
+
+
+def _load(text: str, sets: list[str] = ()) -> BoardConfig | None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mine.yaml"
+        path.write_text(text, errors="surrogateescape")
+        return one_line(lambda: load_board(str(path), sets), BoardConfigError)
+
+
+@FUZZ
+@given(edited_profiles())
+def test_an_edited_profile_is_loaded_or_refused_in_one_line(tree: dict) -> None:
+    _load(yaml.safe_dump(tree))
+
+
+@FUZZ
+@given(typed)
+def test_any_profile_text_is_loaded_or_refused_in_one_line(text: str) -> None:
+    _load(text)
+
+
+@FUZZ
+@given(overrides)
+def test_any_set_is_applied_or_refused_in_one_line(sets: list[str]) -> None:
+    one_line(lambda: load_board("x86-generic", sets), BoardConfigError)
+
+
+def test_a_set_of_a_field_inside_a_value_is_named() -> None:
+    """Found by the fuzzer: ``--set a=1 --set a.b=2`` raised TypeError."""
+    error = _raised(["runtime=1", "runtime.threads=2"])
+    assert "--set 'runtime.threads=2'" in error and "'runtime' is given a value" in error
+
+
+def test_a_set_value_that_is_not_yaml_is_named() -> None:
+    """Found by the fuzzer: a value such as ``[`` raised yaml's ParserError."""
+    error = _raised(["runtime.threads=["])
+    assert error.startswith("--set 'runtime.threads=['") and "not valid YAML (line 1" in error
+
+
+def _raised(sets: list[str]) -> str:
+    try:
+        load_board("x86-generic", sets)
+    except BoardConfigError as error:
+        return str(error)
+    raise AssertionError(f"{sets} was accepted")
