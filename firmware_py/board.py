@@ -229,7 +229,10 @@ def load_board(name_or_path: str, overrides: Iterable[str] = (),
     file, then the ``--set`` ``overrides``."""
     path = find_board(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise BoardConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") \
+            from None
     except yaml.YAMLError as e:
         raise BoardConfigError(f"{path}: not valid YAML: {yaml_problem(e)}") from None
     if not isinstance(data, dict):

@@ -39,10 +39,10 @@ overrides = st.lists(
     | typed, max_size=4)
 
 
-def _load(text: str, sets: list[str] = ()) -> BoardConfig | None:
+def _load(text: str | bytes, sets: list[str] = ()) -> BoardConfig | None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "mine.yaml"
-        path.write_text(text, errors="surrogateescape")
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
         return one_line(lambda: load_board(str(path), sets), BoardConfigError)
 
 
@@ -53,8 +53,8 @@ def test_an_edited_profile_is_loaded_or_refused_in_one_line(tree: dict) -> None:
 
 
 @FUZZ
-@given(typed)
-def test_any_profile_text_is_loaded_or_refused_in_one_line(text: str) -> None:
+@given(typed | st.binary(max_size=60))
+def test_any_profile_text_is_loaded_or_refused_in_one_line(text: str | bytes) -> None:
     _load(text)
 
 
@@ -82,3 +82,22 @@ def _raised(sets: list[str]) -> str:
     except BoardConfigError as error:
         return str(error)
     raise AssertionError(f"{sets} was accepted")
+
+
+@FUZZ
+@given(st.sampled_from(["", "rpi5", "x86-generic", "/tmp/", "board_configs/"]).flatmap(
+    lambda prefix: typed.map(lambda rest: prefix + rest)))
+def test_any_board_name_is_found_or_refused_in_one_line(name: str) -> None:
+    one_line(lambda: load_board(name), BoardConfigError)
+
+
+def test_a_profile_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """Found by the fuzzer: a profile of bytes such as ``\\x80`` raised UnicodeDecodeError."""
+    (tmp_path / "mine.yaml").write_bytes(b"name: x\n\x80\n")
+    try:
+        load_board(str(tmp_path / "mine.yaml"))
+    except BoardConfigError as error:
+        assert str(error) == f"{tmp_path / 'mine.yaml'}: not UTF-8 text (invalid start byte " \
+            "at byte 8)"
+    else:
+        raise AssertionError("accepted")
