@@ -129,11 +129,14 @@ def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file to ``uint8 (H, W, 3)`` RGB; :class:`DatasetError` if missing or
     unreadable. Grey and alpha images are converted to 3 channels."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(path, None, "image file not found")
-    # NOTE: np.fromfile + imdecode rather than imread: imread returns None without a reason
-    # and mishandles non-ASCII paths on some platforms.
-    data = np.fromfile(str(path), np.uint8)
+    try:
+        if not path.is_file():
+            raise DatasetError(path, None, "image file not found")
+        # NOTE: np.fromfile + imdecode rather than imread: imread returns None without a
+        # reason and mishandles non-ASCII paths on some platforms.
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as error:  # a name too long, a folder we may not read
+        raise DatasetError(path, None, f"cannot read the image ({error.strerror})") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise DatasetError(path, None, "image is corrupt or not a supported format")
@@ -149,3 +152,13 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
     if not ok:
         raise OSError(f"{path}: could not encode image")
     buf.tofile(str(path))
+
+
+def read_text(file: Path) -> str:
+    """A text file of the dataset; bytes that are not UTF-8 are a :class:`DatasetError`."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = file.read_bytes()[:error.start].count(b"\n") + 1
+        raise DatasetError(file, line, f"not UTF-8 text ({error.reason} at byte "
+                           f"{error.start})") from None

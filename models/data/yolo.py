@@ -39,6 +39,7 @@ from .boxes import (
     ImageRecord,
     Validator,
     read_image,
+    read_text,
 )
 
 EDGE_TOLERANCE = 1e-3  # normalised units a box edge may stick out of the image before erroring
@@ -78,16 +79,6 @@ def read_data_yaml(data_yaml: str | Path) -> tuple[Path, dict[str, list[str]], l
         raise DatasetError(data_yaml, None, f"dataset root 'path: {root}' does not exist")
     splits = {k: _entries(data_yaml, k, cfg[k]) for k in ("train", "val", "test") if cfg.get(k)}
     return root, splits, _names(data_yaml, cfg)
-
-
-def read_text(file: Path) -> str:
-    """A text file of the dataset; bytes that are not UTF-8 are a :class:`DatasetError`."""
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = file.read_bytes()[:error.start].count(b"\n") + 1
-        raise DatasetError(file, line, f"not UTF-8 text ({error.reason} at byte "
-                           f"{error.start})") from None
 
 
 def _entries(data_yaml: Path, split: str, value: object) -> list[str]:
