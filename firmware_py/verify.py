@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
@@ -138,5 +138,6 @@ def load_trusted_keys(*locations: str | Path) -> list[Ed25519PublicKey]:
 def _public_key(path: Path) -> Ed25519PublicKey:
     try:
         return load_public_key(path)
-    except ValueError as error:
-        raise BundleError(f"{path}: not a PEM public key ({error})") from None
+    except (ValueError, UnsupportedAlgorithm) as error:
+        reason = " ".join(str(error).split())
+        raise BundleError(f"{path}: not a PEM public key ({reason})") from None

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from firmware_py.device import DeviceError
 from firmware_py.device.slots import bundle_version, read_manifest
-from firmware_py.verify import MANIFEST, SIGNATURE, BundleError, load_public_key, verify_bundle
+from firmware_py.verify import (
+    MANIFEST,
+    SIGNATURE,
+    BundleError,
+    load_public_key,
+    load_trusted_keys,
+    verify_bundle,
+)
 from tests.data.make_device_bundle import BUNDLE, KEYS
 from tests.firmware_py.fuzz import FUZZ, json_values, mutate, one_line, paths
 
@@ -74,3 +81,31 @@ def test_an_invalid_manifest_names_the_field() -> None:
             assert "field 'artifacts.0.size'" in str(error), error
         else:
             raise AssertionError("a negative artifact size was accepted")
+
+
+PEM = (KEYS / "specks.pub").read_bytes()
+
+
+@FUZZ
+@given(st.binary(max_size=200)
+       | st.tuples(st.integers(0, len(PEM) - 1), st.binary(min_size=1, max_size=8)).map(
+           lambda edit: PEM[:edit[0]] + edit[1] + PEM[edit[0] + len(edit[1]):]))
+def test_any_trusted_key_file_is_loaded_or_refused_in_one_line(data: bytes) -> None:
+    """``--trusted-keys`` files: a key, or one BundleError line naming the file."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "signer.pub").write_bytes(data)
+        one_line(lambda: load_trusted_keys(folder), BundleError)
+
+
+def test_a_key_of_an_unknown_type_is_named(tmp_path: Path) -> None:
+    """Found by the fuzzer: a PEM whose algorithm id was garbled raised cryptography's
+    UnsupportedAlgorithm, not a one-line refusal."""
+    key = tmp_path / "signer.pub"
+    key.write_bytes(b"-----BEGIN PUBLIC KEY-----MCowBQYD+0VwAyEA++////10048ADHIIJMMOPQQTUUZbdg4"
+                    b"4jkmoptuvyyc=-----END PUBLIC KEY-----")
+    try:
+        load_trusted_keys(tmp_path)
+    except BundleError as error:
+        assert str(error).startswith(f"{key}: not a PEM public key (Unknown key type"), error
+    else:
+        raise AssertionError("accepted")
