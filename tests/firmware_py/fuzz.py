@@ -63,3 +63,15 @@ def paths(tree: Any, prefix: tuple = ()) -> list[tuple]:
         for i, value in enumerate(tree):
             out += paths(value, (*prefix, i))
     return out
+
+
+@st.composite
+def edited(draw: st.DrawFn, tree: Any, new_keys: tuple[Any, ...] = ()) -> Any:
+    """``tree`` (a valid file's JSON-like content) with one to three nodes replaced by any
+    JSON value, some of them under a key that was not there (one of ``new_keys``, or typed)."""
+    for _ in range(draw(st.integers(1, 3))):
+        path = list(draw(st.sampled_from(paths(tree))))
+        if draw(st.booleans()):
+            path.append(draw(st.sampled_from(new_keys) | typed if new_keys else typed))
+        tree = mutate(tree, path, draw(json_values))
+    return tree

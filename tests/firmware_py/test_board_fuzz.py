@@ -12,31 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from firmware_py.board import BoardConfig, BoardConfigError, load_board
-from firmware_py.shipped import BOARDS
-from tests.firmware_py.fuzz import FUZZ, json_values, mutate, one_line, paths, typed
+from tests.firmware_py.fuzz import FUZZ, edited, one_line, typed
+from tests.firmware_py.user_input import PROFILE, overrides
 
-PROFILE = yaml.safe_load((BOARDS / "x86-generic.yaml").read_text())
-FIELDS = [".".join(map(str, p)) for p in paths(PROFILE) if p and
-          all(isinstance(k, str) for k in p)]
-
-
-@st.composite
-def edited_profiles(draw: st.DrawFn) -> dict:
-    """The shipped profile with a few fields changed, added or given the wrong type."""
-    tree = PROFILE
-    for _ in range(draw(st.integers(1, 3))):
-        path = list(draw(st.sampled_from(paths(tree))))
-        if draw(st.booleans()):
-            path.append(draw(st.sampled_from(["type", "x", "budget_w", "port"]) | typed))
-        tree = mutate(tree, path, draw(json_values))
-    return tree
-
-
-overrides = st.lists(
-    st.builds(lambda k, v: f"{k}={v}", st.sampled_from(FIELDS) | typed,
-              typed | json_values.map(lambda v: yaml.safe_dump(v, default_flow_style=True)
-                                      .strip()))
-    | typed, max_size=4)
+edited_profiles = edited(PROFILE, ("type", "x", "budget_w", "port"))
 
 
 def _load(text: str | bytes, sets: list[str] = ()) -> BoardConfig | None:
@@ -47,7 +26,7 @@ def _load(text: str | bytes, sets: list[str] = ()) -> BoardConfig | None:
 
 
 @FUZZ
-@given(edited_profiles())
+@given(edited_profiles)
 def test_an_edited_profile_is_loaded_or_refused_in_one_line(tree: dict) -> None:
     _load(yaml.safe_dump(tree))
 

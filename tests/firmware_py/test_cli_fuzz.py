@@ -10,19 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from firmware_py.board import BoardConfigError, load_board
 from firmware_py.pipeline.deployment import DeploymentOptions, load_deployment
 from firmware_py.pipeline.source_spec import source_config
-from firmware_py.verify import MANIFEST, SIGNATURE, BundleError, verify_bundle
+from firmware_py.verify import MANIFEST, SIGNATURE, BundleError, load_public_key, verify_bundle
 from tests.data.make_device_bundle import BUNDLE, KEYS
-from tests.firmware_py.fuzz import FUZZ, json_values, mutate, paths
-from tests.firmware_py.pipeline.test_deployment_fuzz import hostports, urls
-from tests.firmware_py.pipeline.test_source_spec_fuzz import specs
-from tests.firmware_py.test_board_fuzz import overrides
-from tests.firmware_py.test_verify_fuzz import ORIGINAL, PRIVATE, PUBLIC
+from tests.firmware_py.fuzz import FUZZ, edited
+from tests.firmware_py.user_input import host_ports, mqtt_urls, overrides, source_specs
+
+ORIGINAL = json.loads((BUNDLE / MANIFEST).read_text())
+PRIVATE = load_pem_private_key((KEYS / "specks.key").read_bytes(), None)
+PUBLIC = [load_public_key(KEYS / "specks.pub")]
 
 FEW = settings(FUZZ, max_examples=4)
 
@@ -60,7 +62,7 @@ def test_a_refused_set_exits_2_in_one_line(sets: list[str]) -> None:
 
 
 @FEW
-@given(specs)
+@given(source_specs)
 def test_a_refused_source_exits_2_in_one_line(spec: str) -> None:
     camera = load_board("x86-generic").camera
     assume(spec and _typable(spec) and _refused(lambda: source_config(spec, camera)))
@@ -68,7 +70,7 @@ def test_a_refused_source_exits_2_in_one_line(spec: str) -> None:
 
 
 @FEW
-@given(st.sampled_from(["--mqtt", "--udp", "--dashboard"]), urls | hostports)
+@given(st.sampled_from(["--mqtt", "--udp", "--dashboard"]), mqtt_urls | host_ports)
 def test_a_refused_sink_address_exits_2_in_one_line(option: str, value: str) -> None:
     field = option.removeprefix("--")
     options = DeploymentOptions(**{field: value})
@@ -77,12 +79,8 @@ def test_a_refused_sink_address_exits_2_in_one_line(option: str, value: str) -> 
 
 
 @FEW
-@given(edits=st.lists(st.tuples(st.sampled_from(paths(ORIGINAL)), json_values), min_size=1,
-                      max_size=3))
-def test_a_refused_manifest_exits_2_in_one_line(edits, tmp_path_factory) -> None:
-    tree = ORIGINAL
-    for path, value in edits:
-        tree = mutate(tree, list(path), value)
+@given(tree=edited(ORIGINAL))
+def test_a_refused_manifest_exits_2_in_one_line(tree, tmp_path_factory) -> None:
     bundle = tmp_path_factory.mktemp("fuzzed") / "bundle"
     shutil.copytree(BUNDLE, bundle)
     data = json.dumps(tree).encode()

@@ -12,18 +12,14 @@ from hypothesis import strategies as st
 from firmware_py.board import BoardConfigError
 from firmware_py.pipeline.deployment import DeploymentOptions, load_deployment
 from tests.firmware_py.fuzz import FUZZ, one_line, typed
+from tests.firmware_py.user_input import host_ports, mqtt_urls
 
-SCHEMES = ["", "mqtt://", "mqtts://", "tcp://", "ssl://", "ws://", "mqtt://user@",
-           "mqtt://u:p@", "mqtt://[", "mqtt://[::1]:"]
-urls = st.builds(str.__add__, st.sampled_from(SCHEMES), typed)
-hostports = st.builds(lambda h, p: f"{h}:{p}", typed, st.integers(-10, 70000).map(str) | typed) \
-    | typed
 maybe = st.none().__or__
 
 
 @FUZZ
-@given(st.builds(DeploymentOptions, jsonl=maybe(typed), udp=maybe(hostports),
-                 mqtt=maybe(urls), dashboard=maybe(hostports), stats_log=maybe(typed),
+@given(st.builds(DeploymentOptions, jsonl=maybe(typed), udp=maybe(host_ports),
+                 mqtt=maybe(mqtt_urls), dashboard=maybe(host_ports), stats_log=maybe(typed),
                  power_budget_w=maybe(st.floats(allow_nan=True, allow_infinity=True))))
 def test_any_deployment_option_is_applied_or_refused_in_one_line(
         options: DeploymentOptions) -> None:

@@ -9,16 +9,12 @@ from hypothesis import strategies as st
 
 from firmware_py.board import load_board
 from firmware_py.pipeline.source_spec import describe, source_config
-from tests.firmware_py.fuzz import FUZZ, one_line, typed
+from tests.firmware_py.fuzz import FUZZ, one_line
+from tests.firmware_py.user_input import source_specs
 
 CAMERAS = {name: load_board(name).camera for name in ("x86-generic", "rpi5")}
-PREFIXES = ["", "/dev/", "/dev/video", "rtsp://", "rtsps://", "http://", "https://",
-            "picamera2", "picamera2:", "v4l2src ! ", "/tmp/", "./"]
-specs = st.builds(str.__add__, st.sampled_from(PREFIXES), typed) | st.integers(-5, 10**9).map(str)
-
-
 @FUZZ
-@given(specs, st.sampled_from(sorted(CAMERAS)), st.booleans())
+@given(source_specs, st.sampled_from(sorted(CAMERAS)), st.booleans())
 def test_any_source_is_parsed_or_refused_in_one_line(spec: str, board: str, loop: bool) -> None:
     config = one_line(lambda: source_config(spec, CAMERAS[board], loop), ValueError)
     if config is not None:
