@@ -45,21 +45,25 @@ EDGE_TOLERANCE_PX = 1.0
 
 def _load(source: str | Path | Mapping) -> tuple[str, Mapping]:
     if isinstance(source, Mapping):
-        return "<dict>", source
-    path = Path(source)
-    if not path.is_file():
-        raise DatasetError(path, None, "COCO JSON file not found")
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as error:
-        raise DatasetError(path, error.lineno, f"bad JSON: {error.msg}") from None
+        file, data = "<dict>", source
+    else:
+        file, data = str(source), _read_json(Path(source))
     if not isinstance(data, Mapping):
-        raise DatasetError(path, None, "expected a JSON object with images, annotations and "
+        raise DatasetError(file, None, "expected a JSON object with images, annotations and "
                            "categories")
     for key in ("images", "annotations"):
         if not isinstance(data.get(key, []), list):
-            raise DatasetError(path, key, f"'{key}' must be a list")
-    return str(path), data
+            raise DatasetError(file, key, f"'{key}' must be a list")
+    return file, data
+
+
+def _read_json(path: Path) -> object:
+    if not path.is_file():
+        raise DatasetError(path, None, "COCO JSON file not found")
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise DatasetError(path, error.lineno, f"bad JSON: {error.msg}") from None
 
 
 def _categories(file: str, data: Mapping) -> tuple[list[str], dict[int, int]]:
