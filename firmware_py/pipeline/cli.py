@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             log.info("dashboard at %s", dashboard.start())
         except OSError as error:
-            log.error("%s", error)
+            log.error("%s", error.strerror or error)
             return 2
     status = None if args.quiet else StatusLine()
     pipeline.on_stats = _on_stats(status, pipeline.notifier)
