@@ -134,7 +134,7 @@ def command(mode: str, args: argparse.Namespace, overrides: list[str], chunk: in
            str(args.bundle), "--board", args.board, "--threads", str(args.threads),
            "--iou", str(args.iou), "--trusted-keys", str(args.trusted_keys),
            "--prior-bundle", str(args.prior_bundle), "--chunk", str(chunk)]
-    for item in overrides:
+    for item in [*args.set, *overrides]:
         cmd += ["--set", item]
     return cmd
 
@@ -193,7 +193,8 @@ def main() -> None:
     p.add_argument("--modes", type=lambda s: s.split(","), default=list(MODES))
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--clip", type=Path, default=None, help="worker: the clip to run")
-    p.add_argument("--set", action="append", default=[], help="worker: a board override")
+    p.add_argument("--set", action="append", default=[],
+                   help="a board override, e.g. merge.score_threshold=0.5")
     p.add_argument("--chunk", type=int, default=5, help="frames per turn of each mode")
     p.add_argument("--clips", type=Path, default=ROOT / "runs" / "bench" / "clips",
                    help="where the scene clips are written (one folder per size)")

@@ -43,6 +43,7 @@ from firmware_py.sources import source_config_union
 from firmware_py.sources.capture import CaptureConfig
 from firmware_py.sparse import CarryConfig, Mode, PriorConfig, SamplerConfig, TrackerConfig
 from firmware_py.telemetry.config import TelemetryConfig
+from firmware_py.yaml_error import yaml_problem
 
 SYSTEM_BOARDS = Path("/etc/specks/boards")
 
@@ -149,18 +150,31 @@ def list_boards() -> list[str]:
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` -> ``{"a": {"b": 1}, "c": "x"}`` (values parsed as YAML)."""
+    """``["a.b=1", "c=x"]`` -> ``{"a": {"b": 1}, "c": "x"}`` (values parsed as YAML); a
+    malformed pair is a :class:`BoardConfigError` naming it."""
     tree: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise BoardConfigError(f"--set {pair!r}: expected key=value")
-        *parents, leaf = key.strip().split(".")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise BoardConfigError(f"--set {pair!r}: expected key=value, key a dotted field "
+                                   "path such as runtime.threads")
         node = tree
-        for part in parents:
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+            if not isinstance(node, dict):
+                raise BoardConfigError(f"--set {pair!r}: '{part}' is given a value by another "
+                                       "--set, so it has no fields to set")
+        node[parts[-1]] = _yaml_value(pair, value)
     return tree
+
+
+def _yaml_value(pair: str, value: str) -> Any:
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise BoardConfigError(f"--set {pair!r}: the value is not valid YAML "
+                               f"({yaml_problem(error)})") from None
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -181,16 +195,20 @@ def _given_by(field: str, overrides: Iterable[str]) -> str | None:
     return None
 
 
+def _shown(text: str) -> str:
+    """``text`` as typed, or quoted with escapes when it holds a newline or control char."""
+    return text if text.isprintable() else repr(text)
+
+
 def _describe(error: ValidationError, source: str, overrides: Iterable[str] = ()) -> str:
-    """One line per bad field, naming the ``--set`` that gave it when one did."""
-    count = error.error_count()
-    lines = [f"{source}: invalid board profile ({count} error{'s' if count > 1 else ''})"]
+    """One line naming every bad field, and the ``--set`` that gave it when one did."""
+    parts = []
     for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"])
+        field = ".".join(str(p) for p in item["loc"]) or "(profile)"
         given = _given_by(field, overrides)
-        origin = f" (from --set {given})" if given else ""
-        lines.append(f"  field '{field}'{origin}: {item['msg']}")
-    return "\n".join(lines)
+        origin = f" (from --set {_shown(given)})" if given else ""
+        parts.append(f"field '{_shown(field)}'{origin}: {_shown(item['msg'])}")
+    return f"{source}: invalid board profile: " + "; ".join(parts)
 
 
 def update_board(board: BoardConfig, updates: dict[str, Any], source: str) -> BoardConfig:
@@ -211,9 +229,12 @@ def load_board(name_or_path: str, overrides: Iterable[str] = (),
     file, then the ``--set`` ``overrides``."""
     path = find_board(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise BoardConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") \
+            from None
     except yaml.YAMLError as e:
-        raise BoardConfigError(f"{path}: not valid YAML: {e}") from None
+        raise BoardConfigError(f"{path}: not valid YAML: {yaml_problem(e)}") from None
     if not isinstance(data, dict):
         raise BoardConfigError(f"{path}: a board profile is a mapping of fields")
     data = _merge(_merge(data, updates or {}), parse_overrides(overrides))

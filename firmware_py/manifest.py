@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 SCHEMA_VERSION = 2  # 2: per-artifact agreement tolerances for the self-test
 
@@ -184,3 +184,13 @@ class Manifest(_Strict):
     def to_json_bytes(self) -> bytes:
         """The exact bytes written to ``manifest.json`` (and signed)."""
         return self.model_dump_json(indent=2).encode() + b"\n"
+
+
+def manifest_problem(error: ValidationError) -> str:
+    """One line for a manifest that does not validate: the first bad field (its JSON path)
+    and how many more there are."""
+    item = error.errors()[0]
+    field = ".".join(str(p) for p in item["loc"]) or "(top)"
+    more = error.error_count() - 1
+    text = f"field {field!r}: {item['msg']}" + (f" (and {more} more)" if more else "")
+    return text if text.isprintable() else repr(text)

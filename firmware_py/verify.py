@@ -13,12 +13,12 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from .manifest import Manifest
+from .manifest import Manifest, manifest_problem
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
@@ -107,8 +107,8 @@ def verify_bundle(path: str | Path, public_keys: Iterable[Ed25519PublicKey]) -> 
     try:
         manifest = Manifest.model_validate_json(manifest_bytes)
     except ValidationError as error:
-        raise BundleError(f"{MANIFEST}: invalid manifest ({error.error_count()} errors): "
-                          f"{error.errors()[0]['msg']}") from None
+        raise BundleError(f"{MANIFEST}: invalid manifest, {manifest_problem(error)}") \
+            from None
     _check_signature(manifest_bytes, (root / SIGNATURE).read_bytes(), manifest.signer,
                      list(public_keys))
     _check_files(root, manifest)
@@ -138,5 +138,6 @@ def load_trusted_keys(*locations: str | Path) -> list[Ed25519PublicKey]:
 def _public_key(path: Path) -> Ed25519PublicKey:
     try:
         return load_public_key(path)
-    except ValueError as error:
-        raise BundleError(f"{path}: not a PEM public key ({error})") from None
+    except (ValueError, UnsupportedAlgorithm) as error:
+        reason = " ".join(str(error).split())
+        raise BundleError(f"{path}: not a PEM public key ({reason})") from None

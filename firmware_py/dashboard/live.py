@@ -59,7 +59,8 @@ class Dashboard(Sink):
             self._server = DashboardServer(host, port, self)
         except OSError as e:
             raise OSError(e.errno, f"dashboard: cannot bind {host} port {port}: "
-                          f"{e.strerror or e}") from e
+                          f"{e.strerror or e}; choose another with --dashboard HOST:PORT "
+                          "(or the profile's dashboard.port)") from e
         self._encoder.start()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
             "poll_interval": 0.2}, name="dashboard-http", daemon=True)

@@ -10,7 +10,9 @@ tell a frozen stream from a live one. Detections, stats and info arrive as Serve
 charts start with the server's history. Charts are drawn on ``<canvas>`` with a few lines of
 script: power against the budget, inference and camera FPS, tiles per frame; every other
 numeric (or text) stats key is listed in a table. The header shows ``board``, ``bundle``,
-``model`` and ``mode`` from :meth:`Dashboard.set_info` or from stats that carry those keys.
+``model``, ``mode`` and the run's ``run_id`` from :meth:`Dashboard.set_info` or from stats
+that carry those keys, and the MQTT link (``mqtt_state``, with ``spool_depth`` while messages
+wait on disk) from the stats.
 A ``?token=`` in the page's address is passed on to every request. Counters are mirrored
 into ``data-*`` attributes of ``<body>`` (``frames``, ``detection-events``, ``stats-events``)
 for tests and scripts.
@@ -60,6 +62,8 @@ _BODY = """
   <div><span class="k">bundle</span><span id="info-bundle">-</span></div>
   <div><span class="k">model</span><span id="info-model">-</span></div>
   <div><span class="k">mode</span><span id="info-mode">-</span></div>
+  <div><span class="k">run</span><span id="info-run_id">-</span></div>
+  <div><span class="k">mqtt</span><span id="info-mqtt">-</span></div>
   <div id="status" class="bad">connecting</div>
 </header>
 <main>
@@ -123,8 +127,12 @@ function setStatus(ok, text) {
 }
 
 function showInfo(info) {
-  for (const k of ["board", "bundle", "model", "mode"]) {
+  for (const k of ["board", "bundle", "model", "mode", "run_id"]) {
     if (typeof info[k] === "string") $("info-" + k).textContent = info[k];
+  }
+  if (typeof info.mqtt_state === "string") {
+    const waiting = info.spool_depth ? " (" + info.spool_depth + " spooled)" : "";
+    $("info-mqtt").textContent = info.mqtt_state + waiting;
   }
 }
 

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from firmware_py.atomic import fsync_dir, write_atomic
 from firmware_py.device import DeviceError
-from firmware_py.manifest import Manifest
+from firmware_py.manifest import Manifest, manifest_problem
 from firmware_py.verify import MANIFEST, SIGNATURE
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def read_manifest(bundle: Path) -> Manifest:
     except FileNotFoundError:
         raise DeviceError(f"{path}: not a bundle (no {MANIFEST})") from None
     except ValidationError as error:
-        raise DeviceError(f"{path}: invalid manifest: {error.errors()[0]['msg']}") from None
+        raise DeviceError(f"{path}: invalid manifest, {manifest_problem(error)}") from None
 
 
 def bundle_version(bundle: Path) -> str:

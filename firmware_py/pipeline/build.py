@@ -115,7 +115,8 @@ def frame_feed(dashboard: Any, names: tuple[str, ...]) -> Callable[[FrameResult]
 def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = None
                    ) -> Pipeline:
     """The pipeline for ``board`` and ``spec``; extra ``sinks`` (e.g. a dashboard) are added
-    to those the options ask for."""
+    to those the options ask for. A bad ``--source`` is refused before a model loads."""
+    config = source_config(spec.source, board.camera, spec.loop)
     keys = trusted_keys(spec.trusted_keys)
     rt = board.runtime
     detector = BundleModel(spec.bundle, keys, rt.prefer, rt.precision, rt.threads)
@@ -125,7 +126,6 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
         prior = BundleModel(spec.prior_bundle, keys, rt.prefer, rt.precision, rt.threads)
     mode = spec.mode or board.mode
     processor = FrameProcessor(board, detector, mode, prior if mode == "sparse" else None)
-    config = source_config(spec.source, board.camera, spec.loop)
     capture = board.capture
     offline = config.type in ("file", "folder", "synth")  # type: ignore[attr-defined]
     if spec.realtime is not None and offline:

@@ -3,6 +3,8 @@
 The profile holds the deployment (sinks, dashboard, stats log, power budget); the deployment
 options override it (:mod:`~firmware_py.pipeline.deployment`). Under ``specks.service`` the
 loop tells systemd it is ready and feeds its watchdog (:mod:`firmware_py.device.sdnotify`).
+Each start is a new run: its id (:mod:`firmware_py.sinks.stamp`) is logged at the start and
+carried by every message the run emits.
 """
 
 from __future__ import annotations
@@ -107,17 +109,18 @@ def run(args: argparse.Namespace) -> int:
     if dashboard is not None:
         pipeline.on_frame = frame_feed(dashboard, pipeline.processor.detector.labels)
         dashboard.set_info(**{k: pipeline.info[k] for k in ("board", "bundle", "model")},
-                           mode=pipeline.processor.mode)
+                           mode=pipeline.processor.mode, run_id=pipeline.run_id)
         try:
             log.info("dashboard at %s", dashboard.start())
         except OSError as error:
-            log.error("%s", error)
+            log.error("%s", error.strerror or error)
             return 2
     status = None if args.quiet else StatusLine()
     pipeline.on_stats = _on_stats(status, pipeline.notifier)
     signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
-    log.info("%s on %s: %s, %s mode, source %s", pipeline.info["model"], board.name,
-             pipeline.info["artifact"], pipeline.processor.mode, pipeline.info["source"])
+    log.info("%s on %s: %s, %s mode, source %s, run %s", pipeline.info["model"], board.name,
+             pipeline.info["artifact"], pipeline.processor.mode, pipeline.info["source"],
+             pipeline.run_id)
     try:
         stats = pipeline.run(RunLimits(args.frames, args.duration))
     except KeyboardInterrupt:

@@ -66,7 +66,7 @@ def mqtt_fields(url: str) -> dict[str, Any]:
 def address(option: str, target: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> ``(host, port)``."""
     host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ValueError(f"{option} {target!r}: expected HOST:PORT")
     return host.strip("[]"), int(port)
 

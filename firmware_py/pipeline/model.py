@@ -115,11 +115,15 @@ class BundleModel:
         return [from_artifact(y, spec) for y, spec in
                 zip(native, self.runner.outputs, strict=True)]
 
-    def decode(self, outputs: Sequence[np.ndarray]) -> Detections:
-        """Detections (tile pixels) from one tile's :meth:`raw` outputs, per the manifest."""
+    def decode(self, outputs: Sequence[np.ndarray], threshold: float | None = None
+               ) -> Detections:
+        """Detections (tile pixels) from one tile's :meth:`raw` outputs, per the manifest
+        (``threshold``: another minimum score than the manifest's)."""
         decode = self.manifest.decode
         if not isinstance(decode, CenterNetDecode):
             raise ModelError(f"{self.path}: not a detector bundle (decode {decode})")
+        if threshold is not None:
+            decode = decode.model_copy(update={"score_threshold": threshold})
         return decode_centernet(outputs, decode)[0]
 
     def detect(self, tiles: np.ndarray) -> list[Detections]:

@@ -3,7 +3,9 @@ sinks, with telemetry, the power-budget governor, a one-line status and a health
 
 The capture thread owns the source (reconnects with backoff, drops old frames: see
 :mod:`firmware_py.sources.capture`); this loop takes the newest frame, processes it and
-publishes one :class:`~firmware_py.sinks.message.DetectionMessage` per frame to every sink.
+publishes one :class:`~firmware_py.sinks.message.DetectionMessage` per frame to every sink,
+stamped with the run's id and the next sequence number of the emitter's
+:class:`~firmware_py.sinks.stamp.RunStamp` (one run per pipeline; stats share the counter).
 The :class:`~firmware_py.telemetry.TelemetryEmitter` reads the power sensor and, once per
 period, publishes one stats record (fps, tiles per frame, stage latencies, power, energy,
 temperature, the capture's drops, reconnects and gap, the governor's state) to the sinks and
@@ -101,6 +103,11 @@ class Pipeline:
     def telemetry(self) -> Telemetry:
         return self.emitter.telemetry
 
+    @property
+    def run_id(self) -> str:
+        """This run's id, in every message it emits (:mod:`firmware_py.sinks.stamp`)."""
+        return self.emitter.stamp.run_id
+
     def stop(self) -> None:
         """Ask the loop to finish after the current frame (safe from a signal handler)."""
         self._stop.set()
@@ -172,7 +179,8 @@ class Pipeline:
         t = time.perf_counter()
         message = DetectionMessage.from_detections(
             self.device, frame.frame_id, frame.t_wall, result.tiles_run, result.tiles_total,
-            result.detections, self.processor.detector.labels)
+            result.detections, self.processor.detector.labels,
+            run_id=self.run_id, seq=self.emitter.stamp.next())
         for sink in self.sinks:
             _guard(sink.publish_detections, sink, message)
         if self.on_frame is not None:

@@ -31,13 +31,21 @@ def _like_board(board_camera: SourceConfig, kind: str) -> dict[str, Any]:
 
 def source_config(spec: str | None, board_camera: SourceConfig, loop: bool = False
                   ) -> SourceConfig:
-    """The source config for ``spec`` (see the module docstring); ``loop`` replays files."""
-    from pydantic import TypeAdapter
+    """The source config for ``spec`` (see the module docstring); ``loop`` replays files.
+    A spec the source's config refuses is a ``ValueError`` of one line naming the field."""
+    from pydantic import TypeAdapter, ValidationError
 
     if not spec:
         return board_camera
     data = _parse(spec, board_camera, loop)
-    return TypeAdapter(source_config_union()).validate_python(data)
+    try:
+        return TypeAdapter(source_config_union()).validate_python(data)
+    except ValidationError as error:
+        item = error.errors()[0]
+        field = ".".join(str(p) for p in item["loc"][1:]) or data["type"]
+        message = item["msg"].removeprefix("Value error, ")
+        raise ValueError(f"--source {spec!r}: {data['type']} field '{field}': {message}") \
+            from None
 
 
 def _parse(spec: str, camera: SourceConfig, loop: bool) -> dict[str, Any]:

@@ -13,7 +13,8 @@ log = logging.getLogger("specks.run")
 
 
 def status_line(stats: dict[str, Any]) -> str:
-    """``12.3 fps | tiles 8.0/32 | latency 81 ms (infer 62) | 3 det | 2.41 W / 3 W``."""
+    """``12.3 fps | tiles 8.0/32 | latency 81 ms (infer 62) | 3 det | 2.41 W / 3 W``, then
+    what is wrong, if anything (frames skipped, the source lost, the MQTT broker away)."""
     parts = [f"{stats.get('inference_fps') or 0.0:.1f} fps"]
     if stats.get("tiles_per_frame") is not None:
         parts.append(f"tiles {stats['tiles_per_frame']:.1f}/{stats.get('grid_tiles', '?')}")
@@ -29,6 +30,8 @@ def status_line(stats: dict[str, Any]) -> str:
         parts.append(f"skipped {stats['skipped_total']}")
     if source_lost(stats):
         parts.append(f"SOURCE LOST ({stats.get('gap_s', 0):.0f} s)")
+    if stats.get("mqtt_state") == "disconnected":
+        parts.append(f"MQTT DOWN ({stats.get('spool_depth', 0)} spooled)")
     return " | ".join(parts)
 
 

@@ -8,13 +8,20 @@ away). Each module registers one :class:`Sink` subclass whose pydantic config ha
 ``type: Literal[<key>]``. Plugins are imported only when asked for (paho only with ``mqtt``),
 and none opens a socket or a file at import time.
 
-Every payload is built by :mod:`firmware_py.sinks.message`, so all sinks send the same JSON.
+Every payload is built by :mod:`firmware_py.sinks.message`, so all sinks send the same JSON,
+and stamped by :mod:`firmware_py.sinks.stamp` (run id and sequence number) before any sink
+sees it.
+
+Every stats record carries the sinks' state (:func:`sink_status`): ``mqtt_state``
+(``connected``, ``disconnected``, or ``disabled`` without an MQTT sink) and ``spool_depth``
+(messages waiting in the MQTT spool on disk; 0 without one), so the stats log, the dashboard
+and the other sinks show a broker outage, not only the MQTT sink's own stats.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -24,8 +31,10 @@ from firmware_py.sinks.message import DetectionMessage
 
 SINK_TYPES = ("jsonl", "udp", "mqtt")
 
-__all__ = ["SINK_TYPES", "DetectionMessage", "Sink", "SinkConfig", "create_sink",
-           "register_sink", "sink_class", "sink_config_union"]
+STATUS_DEFAULTS: dict[str, Any] = {"mqtt_state": "disabled", "spool_depth": 0}
+
+__all__ = ["SINK_TYPES", "STATUS_DEFAULTS", "DetectionMessage", "Sink", "SinkConfig",
+           "create_sink", "register_sink", "sink_class", "sink_config_union", "sink_status"]
 
 
 class SinkConfig(BaseModel):
@@ -62,6 +71,11 @@ class Sink(ABC):
         """The sink's own named counters (e.g. ``dropped``), for the stats emitter."""
         return {}
 
+    def status(self) -> dict[str, Any]:
+        """Keys of :data:`STATUS_DEFAULTS` this sink sets in every stats record (see
+        :func:`sink_status`); most sinks set none."""
+        return {}
+
     def __enter__(self) -> Sink:
         return self
 
@@ -73,6 +87,15 @@ _PLUGINS: PluginRegistry[type[Sink]] = PluginRegistry(__name__, SINK_TYPES, "sin
 register_sink = _PLUGINS.register
 sink_class = _PLUGINS.get
 sink_config_union = _PLUGINS.config_union
+
+
+def sink_status(sinks: Iterable[Sink]) -> dict[str, Any]:
+    """The sinks' state for a stats record: :data:`STATUS_DEFAULTS`, updated by each sink's
+    :meth:`Sink.status`."""
+    status = dict(STATUS_DEFAULTS)
+    for sink in sinks:
+        status.update(sink.status())
+    return status
 
 
 def create_sink(config: SinkConfig | Mapping[str, Any], **kwargs: Any) -> Sink:

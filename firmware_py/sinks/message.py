@@ -1,6 +1,8 @@
 """The detection message every sink sends, and the one JSON encoding they share.
 
-One message per processed frame: the device, the capture's frame id and wall-clock timestamp,
+One message per processed frame: the device, the run id and the message's sequence number in
+the run (:mod:`~firmware_py.sinks.stamp`: ``(run_id, seq)`` is the key to drop duplicates by;
+``frame_id`` restarts with each run), the capture's frame id and wall-clock timestamp,
 how many detector tiles ran out of how many cover the frame (the sparse sampler's work), and
 the boxes (xyxy, full-frame pixels), scores, class ids, class names, and per box whether it
 was interpolated (carried forward from an earlier run of its tile) rather than detected on
@@ -10,7 +12,8 @@ Encoding: compact JSON (UTF-8, no spaces), numpy arrays and scalars turned into 
 Python numbers, floats rounded (boxes to 0.1 px, scores to 1e-3, timestamps to 1 ms, any other
 float to 1e-4), non-finite floats written as ``null`` so every line is strict JSON. Each
 payload carries ``"kind"`` (``"detections"`` or ``"stats"``) so a mixed stream (a JSONL file,
-UDP datagrams) can be told apart without the MQTT topic.
+UDP datagrams) can be told apart without the MQTT topic; stats carry ``run_id`` and ``seq``
+too (:class:`~firmware_py.telemetry.TelemetryEmitter` stamps them from the same counter).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class DetectionMessage:
     labels: tuple[str, ...] = ()  # (N,) class names
     interpolated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,)
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N,) -1: none
+    run_id: str = ""  # the run that made it (the pipeline always sets it; see .stamp)
+    seq: int = 0  # its number in the run, shared with the run's stats
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)  # (N, 4)
@@ -85,8 +90,8 @@ class DetectionMessage:
 
     @classmethod
     def from_detections(cls, device: str, frame_id: int, timestamp: float, tiles_run: int,
-                        tiles_total: int, detections: _Detections, names: Sequence[str]
-                        ) -> DetectionMessage:
+                        tiles_total: int, detections: _Detections, names: Sequence[str],
+                        run_id: str = "", seq: int = 0) -> DetectionMessage:
         """Build from decoded detections (whose ``labels`` are class ids), naming each class
         from ``names``; an id outside ``names`` is named by its number. Detections with an
         ``interpolated`` mask and ``tracks`` ids (the pipeline's ``FrameDetections``) keep
@@ -97,12 +102,14 @@ class DetectionMessage:
         tracks = getattr(detections, "tracks", None)
         return cls(device, frame_id, timestamp, tiles_run, tiles_total, detections.boxes,
                    detections.scores, classes, labels, interpolated,
-                   np.zeros(0, np.int64) if tracks is None else tracks)
+                   np.zeros(0, np.int64) if tracks is None else tracks, run_id, seq)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "detections",
             "device": self.device,
+            "run_id": self.run_id,
+            "seq": int(self.seq),
             "frame_id": int(self.frame_id),
             "timestamp": round(float(self.timestamp), TIME_DECIMALS),
             "tiles_run": int(self.tiles_run),
@@ -124,7 +131,8 @@ class DetectionMessage:
         return cls(payload["device"], payload["frame_id"], payload["timestamp"],
                    payload["tiles_run"], payload["tiles_total"], payload["boxes"],
                    payload["scores"], payload["classes"], tuple(payload["labels"]),
-                   payload["interpolated"], payload.get("track_ids", ()))
+                   payload["interpolated"], payload.get("track_ids", ()),
+                   payload.get("run_id", ""), payload.get("seq", 0))
 
 
 def _rounded(array: np.ndarray, decimals: int) -> list[Any]:

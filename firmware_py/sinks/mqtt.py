@@ -15,14 +15,23 @@ spool; on reconnect the spool is replayed from its head, oldest first, before an
 Messages survive a restart of the process. A message is lost only when the spool's bound is
 hit (oldest first; counted in ``dropped``, logged, and reported in the stats). QoS 1 is
 at-least-once: a message sent but unacknowledged when the link died is sent again, so a
-consumer should drop duplicates by ``frame_id``.
+consumer should drop duplicates by ``(run_id, seq)`` (:mod:`~firmware_py.sinks.stamp`), never
+by ``frame_id``, which restarts with every run. A message is stamped before it is spooled, so
+one replayed by a later run keeps the run id and sequence number of the run that made it.
+
+State: :meth:`MqttSink.status` puts ``mqtt_state`` (``connected`` / ``disconnected``) and
+``spool_depth`` (messages waiting on disk) in every stats record, so the stats log and the
+dashboard show an outage too; the sink's own counters ride under ``"mqtt"`` in the stats it
+publishes.
 
 Reconnection: exponential backoff from ``reconnect_min_s`` doubling up to ``reconnect_max_s``,
 reset by a successful connection. On close, the sender keeps trying (connecting first if it
 never did) until the queue is delivered or ``flush_timeout_s`` has passed, so a short run
-still delivers what it spooled. A connection the broker refuses (bad credentials) or whose
-TLS handshake fails (a certificate the CA file does not vouch for) is logged as a warning with
-the reason, once per streak, and retried on the same backoff.
+still delivers what it spooled. A broker outage is logged once when it starts (WARNING, with
+the broker's address and the reason) and once when it ends (INFO, with its duration and the
+spooled messages replayed), not per attempt (:mod:`~firmware_py.sinks.outage`); a connection
+the broker refuses (bad credentials) or whose TLS handshake fails (a certificate the CA file
+does not vouch for) is retried on the same backoff, its reason warned about once.
 
 TLS and credentials: :mod:`~firmware_py.sinks.mqtt_config` (never from argv; the password
 from the environment or a file). Both are loaded when the sink is made, so a missing CA file
@@ -42,6 +51,7 @@ from typing import Any
 from firmware_py.sinks import Sink, register_sink
 from firmware_py.sinks.message import DetectionMessage, dumps, stats_payload
 from firmware_py.sinks.mqtt_config import MqttConfig, credentials, tls_context
+from firmware_py.sinks.outage import Outage
 from firmware_py.sinks.spool import Spool
 
 try:
@@ -108,7 +118,7 @@ class MqttSink(Sink):
         self._closing = threading.Event()
         self._flush_deadline = float("inf")
         self._session: _Session | None = None
-        self._refused: str | None = None  # last refusal, logged once until a connection
+        self.outage = Outage(f"{config.host}:{config.broker_port}", config.spool_path)
         self._thread = threading.Thread(target=self._run, name=f"mqtt-{config.device}",
                                         daemon=True)
         self._thread.start()
@@ -134,6 +144,10 @@ class MqttSink(Sink):
         return {"queued": len(self.spool), "unacked": self.unacked, "delivered": self.delivered,
                 "dropped": self.spool.dropped, "connects": self.connects,
                 "connected": int(self.connected)}
+
+    def status(self) -> dict[str, Any]:
+        return {"mqtt_state": "connected" if self.connected else "disconnected",
+                "spool_depth": len(self.spool)}
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -205,11 +219,12 @@ class MqttSink(Sink):
         try:
             client.connect(cfg.host, cfg.broker_port, keepalive=cfg.keepalive_s)
         except ssl.SSLError as e:
-            self._refuse(f"TLS handshake failed: {_tls_reason(e)} (is sinks.mqtt.ca_file the "
-                         "CA that signed the broker's certificate, and its name the host?)")
+            self._failed(f"TLS handshake failed: {_tls_reason(e)} (is sinks.mqtt.ca_file the "
+                         "CA that signed the broker's certificate, and its name the host?)",
+                         refusal=True)
             return None
         except OSError as e:
-            log.debug("mqtt: connect to %s:%d failed: %s", cfg.host, cfg.broker_port, e)
+            self._failed(f"cannot connect: {e}")
             return None
         client.loop_start()
         deadline = time.monotonic() + cfg.connect_timeout_s
@@ -219,29 +234,28 @@ class MqttSink(Sink):
             session.connected.wait(0.05)
         if not session.connected.is_set() or session.lost.is_set():
             if session.refused:
-                self._refuse(f"refused the connection: {session.refused}")
+                self._failed(f"refused the connection: {session.refused}", refusal=True)
             elif session.lost.is_set():
-                self._refuse("closed the connection before accepting it (a TLS port without "
-                             "tls, or a broker that requires a client certificate?)")
+                self._failed("closed the connection before accepting it (a TLS port without "
+                             "tls, or a broker that requires a client certificate?)",
+                             refusal=True)
             elif not self._finished():
-                self._refuse(f"sent no CONNACK within {cfg.connect_timeout_s:g} s")
+                self._failed(f"sent no CONNACK within {cfg.connect_timeout_s:g} s")
             client.disconnect()
             client.loop_stop()
             return None
         self._session = session
-        self._refused = None
         self.connects += 1
-        log.info("mqtt: connected to %s:%d%s (%d queued)", cfg.host, cfg.broker_port,
-                 " over TLS" if self._tls else "", len(self.spool))
+        log.log(logging.DEBUG if self.outage.active else logging.INFO,
+                "mqtt: connected to %s:%d%s (%d queued)", cfg.host, cfg.broker_port,
+                " over TLS" if self._tls else "", len(self.spool))
+        self.outage.reconnected(self.spool.bounds(), self.spool.dropped)
         client.publish(self.topics["availability"], "online", qos=1, retain=True)
         return client
 
-    def _refuse(self, reason: str) -> None:
-        """Log why a connection failed: a warning the first time, then quietly until it
-        changes or a connection succeeds."""
-        level = logging.DEBUG if reason == self._refused else logging.WARNING
-        log.log(level, "mqtt: %s:%d %s", self.config.host, self.config.broker_port, reason)
-        self._refused = reason
+    def _failed(self, reason: str, refusal: bool = False) -> None:
+        """A connection attempt failed: the outage's business to log it or not."""
+        self.outage.failed(reason, len(self.spool), self.spool.dropped, refusal)
 
     def _pump(self, client: Any) -> None:
         """Publish from the spool head and remove what the broker acknowledges, until the link
@@ -256,6 +270,8 @@ class MqttSink(Sink):
             if acked:
                 self.spool.remove(acked)
                 self.delivered += len(acked)
+                if self.outage.active:
+                    self.outage.delivered(acked, self.spool.bounds(), self.spool.dropped)
             if self._closing.is_set() and (
                     not inflight and not len(self.spool)
                     or time.monotonic() > self._flush_deadline):
@@ -269,8 +285,7 @@ class MqttSink(Sink):
                 sent_upto = entry.seq
             self.unacked = len(inflight)
             self._wake.wait(0.5)
-        log.warning("mqtt: lost %s:%d; %d queued, %d unacknowledged will be re-sent",
-                    self.config.host, self.config.broker_port, len(self.spool), len(inflight))
+        self.outage.lost(len(self.spool), len(inflight), self.spool.dropped)
 
     def _disconnect(self, client: Any) -> None:
         session, self._session = self._session, None

@@ -153,6 +153,12 @@ class Spool:
                                     "ORDER BY seq LIMIT ?", (after, limit)).fetchall()
         return [SpoolEntry(seq, topic, bytes(payload)) for seq, topic, payload in rows]
 
+    def bounds(self) -> tuple[int, int] | None:
+        """``(oldest, newest)`` sequence numbers queued, or None when empty."""
+        with self._lock:
+            low, high = self._db.execute("SELECT MIN(seq), MAX(seq) FROM messages").fetchone()
+        return None if low is None else (low, high)
+
     def remove(self, seqs: Iterable[int]) -> int:
         """Remove delivered messages (unknown numbers are ignored); returns how many went."""
         seqs = list(seqs)

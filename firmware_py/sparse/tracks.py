@@ -72,6 +72,9 @@ class TrackerConfig(BaseModel):
                          "filter")
     beta: float = Field(0.3, ge=0.0, le=2.0, description="velocity gain of the alpha-beta "
                         "filter")
+    weak_share: float = Field(0.65, gt=0.0, le=1.0, description="sparse mode: detections "
+                              "down to this share of the reported score threshold start and "
+                              "extend tracks without being reported (1: off)")
     max_lost: int = Field(30, ge=0, le=100_000, description="frames a track is kept without "
                           "a matching detection")
 

@@ -16,6 +16,11 @@ every ``power_period_s`` (integrating energy with :mod:`.energy`) and emits ever
 - ``t`` (the caller's monotonic clock), ``wall`` (``time.time()``), ``period_s`` (time since
   the previous record), ``frames`` (inference frames in the period).
 
+Every record starts with ``run_id`` and ``seq`` from the emitter's
+:class:`~firmware_py.sinks.stamp.RunStamp` (the pipeline numbers its detection messages from
+the same one, so ``(run_id, seq)`` is unique over both kinds), and carries the sinks' state,
+``mqtt_state`` and ``spool_depth`` (:func:`firmware_py.sinks.sink_status`).
+
 A reading that fails (:class:`OSError`, which the sensors' ``SensorError`` is) is logged once
 per failure streak, counted in ``power_errors``, and leaves a gap the next reading bridges.
 """
@@ -30,6 +35,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from firmware_py.sinks import sink_status
+from firmware_py.sinks.stamp import RunStamp
 from firmware_py.telemetry.config import TelemetryConfig
 from firmware_py.telemetry.counters import Telemetry
 from firmware_py.telemetry.energy import EnergyMeter
@@ -54,10 +61,11 @@ class TelemetryEmitter:
     def __init__(self, telemetry: Telemetry, sinks: Iterable[Sink], log_path: str | Path | None,
                  period_s: float = 1.0, power_sensor: PowerSensor | None = None, *,
                  power_period_s: float = 0.2, max_bytes: int = 4 * 2**20, backups: int = 5,
-                 sysfs_root: str = "/sys") -> None:
+                 sysfs_root: str = "/sys", stamp: RunStamp | None = None) -> None:
         if period_s <= 0 or power_period_s <= 0:
             raise ValueError(f"periods must be > 0, got {period_s}, {power_period_s}")
         self.telemetry = telemetry
+        self.stamp = stamp or RunStamp()
         self.sinks = list(sinks)
         self.period_s, self.power_period_s = period_s, power_period_s
         self.power_sensor = power_sensor
@@ -121,10 +129,12 @@ class TelemetryEmitter:
 
     def build(self, now: float) -> dict[str, Any]:
         """One stats record at ``now`` (advances the period's baselines)."""
-        stats: dict[str, Any] = {"t": now, "wall": time.time(),
+        stats: dict[str, Any] = {"run_id": self.stamp.run_id, "seq": self.stamp.next(),
+                                 "t": now, "wall": time.time(),
                                  "period_s": now - (self._last_emit if self._last_emit
                                                     is not None else now)}
         stats.update(self.telemetry.snapshot(now))
+        stats.update(sink_status(self.sinks))
         frames = self.telemetry.total("inference")
         stats["frames"] = frames - self._last_frames
         self._last_frames = frames

@@ -30,13 +30,17 @@ class DatasetError(ValueError):
     """Bad data, located: ``str(error)`` reads ``file:line: reason``.
 
     ``line`` is a 1-based text line for label files, or a JSON location such as
-    ``annotations[3]`` for COCO files; ``None`` when the whole file is at fault.
+    ``annotations[3]`` for COCO files; ``None`` when the whole file is at fault. A newline
+    or control character (in a path or a value quoted from the file) is shown escaped, so the
+    message stays one line.
     """
 
     def __init__(self, file: str | Path, line: int | str | None, reason: str) -> None:
         self.file, self.line, self.reason = str(file), line, reason
         where = self.file if line is None else f"{self.file}:{line}"
-        super().__init__(f"{where}: {reason}")
+        message = f"{where}: {reason}"
+        super().__init__(message if message.isprintable()
+                         else message.encode("unicode_escape").decode("ascii"))
 
 
 @dataclass
@@ -125,11 +129,14 @@ def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file to ``uint8 (H, W, 3)`` RGB; :class:`DatasetError` if missing or
     unreadable. Grey and alpha images are converted to 3 channels."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(path, None, "image file not found")
-    # NOTE: np.fromfile + imdecode rather than imread: imread returns None without a reason
-    # and mishandles non-ASCII paths on some platforms.
-    data = np.fromfile(str(path), np.uint8)
+    try:
+        if not path.is_file():
+            raise DatasetError(path, None, "image file not found")
+        # NOTE: np.fromfile + imdecode rather than imread: imread returns None without a
+        # reason and mishandles non-ASCII paths on some platforms.
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as error:  # a name too long, a folder we may not read
+        raise DatasetError(path, None, f"cannot read the image ({error.strerror})") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise DatasetError(path, None, "image is corrupt or not a supported format")
@@ -145,3 +152,13 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
     if not ok:
         raise OSError(f"{path}: could not encode image")
     buf.tofile(str(path))
+
+
+def read_text(file: Path) -> str:
+    """A text file of the dataset; bytes that are not UTF-8 are a :class:`DatasetError`."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = file.read_bytes()[:error.start].count(b"\n") + 1
+        raise DatasetError(file, line, f"not UTF-8 text ({error.reason} at byte "
+                           f"{error.start})") from None

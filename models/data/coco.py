@@ -28,7 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import DatasetError, DetectionSet, DropReport, ImageRecord, Validator, read_image
+from .boxes import (
+    DatasetError,
+    DetectionSet,
+    DropReport,
+    ImageRecord,
+    Validator,
+    read_image,
+    read_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +45,23 @@ EDGE_TOLERANCE_PX = 1.0
 
 def _load(source: str | Path | Mapping) -> tuple[str, Mapping]:
     if isinstance(source, Mapping):
-        return "<dict>", source
-    path = Path(source)
+        file, data = "<dict>", source
+    else:
+        file, data = str(source), _read_json(Path(source))
+    if not isinstance(data, Mapping):
+        raise DatasetError(file, None, "expected a JSON object with images, annotations and "
+                           "categories")
+    for key in ("images", "annotations"):
+        if not isinstance(data.get(key, []), list):
+            raise DatasetError(file, key, f"'{key}' must be a list")
+    return file, data
+
+
+def _read_json(path: Path) -> object:
     if not path.is_file():
         raise DatasetError(path, None, "COCO JSON file not found")
     try:
-        return str(path), json.loads(path.read_text())
+        return json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise DatasetError(path, error.lineno, f"bad JSON: {error.msg}") from None
 
@@ -54,7 +73,7 @@ def _categories(file: str, data: Mapping) -> tuple[list[str], dict[int, int]]:
     try:
         ordered = sorted(cats, key=lambda c: int(c["id"]))
         names = [str(c["name"]) for c in ordered]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise DatasetError(file, "categories",
                            f"each category needs id and name ({error})") from None
     ids = [int(c["id"]) for c in ordered]
@@ -102,9 +121,11 @@ def _images(file: str, data: Mapping, root: Path, check: Validator,
     for n, img in enumerate(data.get("images") or []):
         where = f"images[{n}]"
         try:
-            image_id, name = int(img["id"]), str(img["file_name"])
+            image_id, name = int(img["id"]), img["file_name"]
             width, height = int(img["width"]), int(img["height"])
-        except (KeyError, TypeError, ValueError) as error:
+            if not isinstance(name, str):
+                raise TypeError(f"file_name is {type(name).__name__}, not a string")
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             check.fail(DatasetError(file, where, f"needs id, file_name, width, height ({error})"))
             continue
         if image_id in images:
@@ -131,7 +152,7 @@ def _annotation(file: str, n: int, ann: Mapping, images: Mapping[int, ImageRecor
     try:
         image_id, cat = int(ann["image_id"]), int(ann["category_id"])
         bbox = [float(v) for v in ann["bbox"]]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise DatasetError(file, where, f"needs image_id, category_id and numeric bbox "
                            f"({error})") from None
     if cat not in cat_index:

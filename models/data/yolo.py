@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from firmware_py.yaml_error import yaml_problem
+
 from .boxes import (
     IMAGE_SUFFIXES,
     DatasetError,
@@ -37,6 +39,7 @@ from .boxes import (
     ImageRecord,
     Validator,
     read_image,
+    read_text,
 )
 
 EDGE_TOLERANCE = 1e-3  # normalised units a box edge may stick out of the image before erroring
@@ -61,33 +64,44 @@ def read_data_yaml(data_yaml: str | Path) -> tuple[Path, dict[str, list[str]], l
     if not data_yaml.is_file():
         raise DatasetError(data_yaml, None, "dataset YAML not found")
     try:
-        cfg = yaml.safe_load(data_yaml.read_text())
+        cfg = yaml.safe_load(read_text(data_yaml))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise DatasetError(data_yaml, line, f"bad YAML: {error}") from None
+        raise DatasetError(data_yaml, line, f"bad YAML: {yaml_problem(error)}") from None
     if not isinstance(cfg, dict):
         raise DatasetError(data_yaml, None, "expected a mapping with path/train/val/names")
+    if not isinstance(cfg.get("path") or ".", str):
+        raise DatasetError(data_yaml, None, f"'path' must be a folder, got {cfg['path']!r}")
     root = Path(cfg.get("path") or ".")
     root = root if root.is_absolute() else data_yaml.parent / root
     if not root.is_dir():
         raise DatasetError(data_yaml, None, f"dataset root 'path: {root}' does not exist")
-    splits = {k: [cfg[k]] if isinstance(cfg[k], str) else list(cfg[k])
-              for k in ("train", "val", "test") if cfg.get(k)}
+    splits = {k: _entries(data_yaml, k, cfg[k]) for k in ("train", "val", "test") if cfg.get(k)}
     return root, splits, _names(data_yaml, cfg)
+
+
+def _entries(data_yaml: Path, split: str, value: object) -> list[str]:
+    """A split's entries: a path, or a list of paths."""
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise DatasetError(data_yaml, None, f"'{split}' must be a folder or .txt list of "
+                           f"images, or a list of them; got {value!r}")
+    return entries
 
 
 def _names(data_yaml: Path, cfg: dict) -> list[str]:
     names = cfg.get("names")
     if isinstance(names, dict):
-        if sorted(names) != list(range(len(names))):
+        keys = list(names)
+        if not all(type(k) is int for k in keys) or sorted(keys) != list(range(len(keys))):
             raise DatasetError(data_yaml, None, f"names keys must be 0..{len(names) - 1}, "
-                               f"got {sorted(names)}")
+                               f"got {list(names)}")
         names = [names[i] for i in range(len(names))]
     if not isinstance(names, list) or not names:
         raise DatasetError(data_yaml, None, "'names' must be a non-empty list or dict")
     if "nc" in cfg and cfg["nc"] != len(names):
-        raise DatasetError(data_yaml, None, f"nc={cfg['nc']} but {len(names)} names")
+        raise DatasetError(data_yaml, None, f"nc={cfg['nc']!r} but {len(names)} names")
     return [str(n) for n in names]
 
 
@@ -98,7 +112,7 @@ def _images_of(entry: str, root: Path, data_yaml: Path, check: Validator) -> lis
         return sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if path.suffix == ".txt" and path.is_file():
         images = []
-        for n, line in enumerate(path.read_text().splitlines(), 1):
+        for n, line in enumerate(read_text(path).splitlines(), 1):
             if not line.strip():
                 continue
             image = Path(line.strip())
@@ -148,7 +162,12 @@ def read_labels(file: Path, width: int, height: int, nc: int,
     ``check``."""
     boxes, labels = [], []
     if file.is_file():
-        for n, line in enumerate(file.read_text().splitlines(), 1):
+        try:
+            text = read_text(file)
+        except DatasetError as error:
+            check.fail(error)
+            text = ""
+        for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:

@@ -37,7 +37,7 @@ def test_interrupted_flashes_leave_a_valid_bundle(tmp_path, flash_bundles, sshd)
 @pytest.mark.slow
 def test_fifty_interrupted_flashes(tmp_path, flash_bundles, sshd) -> None:
     summary = run_trials(targets(tmp_path, flash_bundles, sshd), flash_bundles["keys"],
-                         count=50, seed=7)
-    assert summary.survived == summary.trials == 50
+                         count=50, seed=7, min_interrupted=25)
+    assert summary.survived == summary.trials >= 50
     assert summary.interrupted >= 25
     assert len(summary.versions) == 2  # both versions were current at some point

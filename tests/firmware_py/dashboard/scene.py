@@ -14,11 +14,13 @@ import numpy as np
 
 from firmware_py.dashboard import Dashboard
 from firmware_py.sinks.message import DetectionMessage
+from firmware_py.sinks.stamp import RunStamp
 
 WIDTH, HEIGHT, TILE = 640, 360, 160
 NAMES = ("speck", "bird")
 TOKEN = "test-token-0123456789abcdef"
 BACKLOG = 150  # stats snapshots published before the page opens
+RUN = RunStamp()  # the stand-in's run: its id on every message
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ def stats(n: int) -> dict[str, Any]:
     return {"inference_fps": 12.0 + 3.0 * math.sin(n / 4), "camera_fps": 25.0 - n % 3,
             "tiles_per_frame": 2.0 + n % 4, "power_w": 4.2 + 0.8 * math.sin(n / 3),
             "budget_w": 5.0 if n % 80 < 50 else 4.0, "power_source": "stand-in",
-            "latency_ms": 40.0 + n % 7, "sinks": {"mqtt": {"dropped": n // 10}}}
+            "latency_ms": 40.0 + n % 7, "sinks": {"mqtt": {"dropped": n // 10}},
+            "run_id": RUN.run_id, "seq": RUN.next(),
+            "mqtt_state": "connected" if n < 0 else "disconnected",
+            "spool_depth": 0 if n < 0 else 3 + n}
 
 
 class Feeder:
@@ -84,7 +89,8 @@ class Feeder:
                                          s.interpolated)
             self.dashboard.publish_detections(DetectionMessage(
                 "cam0", t, time.time(), len(s.tiles), 8, s.boxes, s.scores,
-                [NAMES.index(n) for n in s.labels], s.labels, s.interpolated))
+                [NAMES.index(n) for n in s.labels], s.labels, s.interpolated,
+                run_id=RUN.run_id, seq=RUN.next()))
             if t % 5 == 0:
                 self.dashboard.publish_stats(stats(t // 5))
             if t % 50 == 0:

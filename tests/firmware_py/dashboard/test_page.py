@@ -13,7 +13,7 @@ import pytest
 
 from firmware_py.dashboard.page import CHARTS, page_html
 from tests.firmware_py.dashboard.chromium import Chromium, find_chromium
-from tests.firmware_py.dashboard.scene import BACKLOG, TOKEN
+from tests.firmware_py.dashboard.scene import BACKLOG, RUN, TOKEN
 from tests.required import required_tool
 
 ARTIFACT = Path(__file__).resolve().parents[3] / "runs" / "test-artifacts" / "dashboard.png"
@@ -51,6 +51,10 @@ def test_the_page_shows_live_frames_and_counters_in_chromium(
         assert browser.evaluate("document.getElementById('status').textContent") == "live"
         assert browser.evaluate("document.getElementById('info-board').textContent") \
             == "x86-generic"
+        assert browser.evaluate("document.getElementById('info-run_id').textContent") \
+            == RUN.run_id
+        mqtt = browser.evaluate("document.getElementById('info-mqtt').textContent")
+        assert re.fullmatch(r"disconnected \(\d+ spooled\)", mqtt), mqtt  # the live stats
         assert browser.evaluate("statsHistory.length") > BACKLOG  # charts start with history
         stats_text = browser.evaluate("document.getElementById('stats').textContent")
         assert "power_w" in stats_text and "sinks.mqtt.dropped" in stats_text

@@ -1,4 +1,5 @@
-"""Pipeline fixtures: the device bundle loaded as a BundleModel, and small frame folders."""
+"""Pipeline fixtures: the device bundle loaded as a BundleModel, small frame folders, and the
+sink tests' real mosquitto broker and subscriber (:mod:`tests.firmware_py.sinks.conftest`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.verify import load_public_key
+from tests.firmware_py.sinks.conftest import collector, mosquitto  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")

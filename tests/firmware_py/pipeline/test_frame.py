@@ -149,3 +149,18 @@ def test_a_budget_above_the_tile_count_is_said(model, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         proc(_frame(0))
     assert "tile budget 1000 is more than the" in caplog.text
+
+
+def test_weak_detections_feed_the_sparse_tracks_but_are_never_reported(model) -> None:
+    report = 0.492  # the untrained test net scores every blob 0.48-0.50
+    board = _board(merge={"score_threshold": report}, tracks={"weak_share": 0.6})
+    sparse, dense = FrameProcessor(board, model, "sparse"), FrameProcessor(board, model, "dense")
+    plain = FrameProcessor(_board(merge={"score_threshold": report}), model, "dense")
+    weak_tracks = 0
+    for i in range(6):
+        assert (sparse(_frame(i)).detections.scores >= report).all()
+        weak_tracks += int(np.sum(sparse.tracker.score < report))
+        a, b = dense(_frame(i)).detections, plain(_frame(i)).detections
+        np.testing.assert_array_equal(a.boxes, b.boxes)  # dense decodes at the threshold
+        np.testing.assert_array_equal(a.scores, b.scores)
+    assert weak_tracks > 0  # the scene has weak detections, and they made tracks

@@ -9,6 +9,7 @@ import threading
 import time
 
 from firmware_py.board import BoardConfig
+from firmware_py.dashboard import Dashboard
 from firmware_py.device.sdnotify import Notifier
 from firmware_py.pipeline.frame import FrameProcessor
 from firmware_py.pipeline.runner import Pipeline, RunLimits
@@ -57,6 +58,11 @@ def test_every_frame_reaches_the_sinks_with_stats_and_health(model, frames_dir, 
     lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     detections = [x for x in lines if x["kind"] == "detections"]
     assert [x["frame_id"] for x in detections] == list(range(6)) == list(range(pipeline.frames))
+    # one run: every message, detections and stats alike, carries its id and the next number
+    assert {x["run_id"] for x in lines} == {pipeline.run_id}
+    assert [x["seq"] for x in lines] == list(range(len(lines)))
+    assert all(x["mqtt_state"] == "disabled" and x["spool_depth"] == 0
+               for x in lines if x["kind"] == "stats")
     assert broken.calls == 6  # called every frame, its errors did not stop the loop
     assert all(x["device"] == "dev1" and x["tiles_total"] == 12 for x in detections)
     assert sum(len(x["boxes"]) for x in detections) > 0
@@ -67,6 +73,25 @@ def test_every_frame_reaches_the_sinks_with_stats_and_health(model, frames_dir, 
     assert logged and logged[-1]["inference_total"] == 6  # the stats log got the same records
     record = json.loads(health.read_text())
     assert record["ok"] and record["frames"] == 6 and record["model"] == "tiny"
+
+
+def test_every_sink_gets_the_same_run_id_and_seq(model, frames_dir, tmp_path) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5.0)
+    udp = create_sink({"type": "udp", "port": receiver.getsockname()[1]})
+    dashboard = Dashboard()
+    pipeline = _pipeline(model, frames_dir, tmp_path, extra=[udp, dashboard])
+    pipeline.run()
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    with receiver:
+        datagrams = [json.loads(receiver.recv(65535)) for _ in lines]
+    stamps = [(x["kind"], x["run_id"], x["seq"]) for x in lines]
+    assert [(x["kind"], x["run_id"], x["seq"]) for x in datagrams] == stamps
+    state = dashboard.state()  # the dashboard's last of each kind, as its page shows them
+    for kind in ("detections", "stats"):
+        last = [stamp[1:] for stamp in stamps if stamp[0] == kind][-1]
+        assert (state[kind]["run_id"], state[kind]["seq"]) == last
 
 
 def test_limits_stop_the_loop(model, frames_dir, tmp_path) -> None:

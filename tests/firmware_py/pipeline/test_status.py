@@ -17,3 +17,11 @@ def test_a_finished_file_is_not_a_lost_source() -> None:
     line = status_line({"inference_fps": 5.0, "source_running": False,
                         "source_connected": False})
     assert "LOST" not in line
+
+
+def test_a_broker_outage_shows_with_the_spool_depth_and_only_then() -> None:
+    down = status_line({"inference_fps": 5.0, "mqtt_state": "disconnected", "spool_depth": 42})
+    assert down.endswith(" | MQTT DOWN (42 spooled)")
+    for state in ("connected", "disabled"):
+        assert "MQTT" not in status_line({"inference_fps": 5.0, "mqtt_state": state,
+                                          "spool_depth": 0})

@@ -15,15 +15,18 @@ def test_message_json_has_every_field_rounded_and_round_trips():
     msg = DetectionMessage("cam1", 42, 1700000000.123456, 3, 12,
                            np.array([[10.04, 20.06, 30.0, 40.55]], np.float32),
                            np.array([0.87654], np.float32), np.array([2]), ("bird",),
-                           np.array([True]))
+                           np.array([True]), run_id="0193a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b",
+                           seq=7)
     payload = json.loads(msg.to_json())
-    assert payload == {"kind": "detections", "device": "cam1", "frame_id": 42,
+    assert payload == {"kind": "detections", "device": "cam1",
+                       "run_id": "0193a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b", "seq": 7, "frame_id": 42,
                        "timestamp": 1700000000.123, "tiles_run": 3, "tiles_total": 12,
                        "boxes": [[10.0, 20.1, 30.0, 40.5]], "scores": [0.877],
                        "classes": [2], "labels": ["bird"], "interpolated": [True],
                        "track_ids": [-1]}
     back = DetectionMessage.from_dict(payload)
     assert back.frame_id == 42 and back.labels == ("bird",) and back.interpolated.tolist() == [True]
+    assert (back.run_id, back.seq) == ("0193a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b", 7)
     np.testing.assert_allclose(back.boxes, [[10.0, 20.1, 30.0, 40.5]], atol=1e-4)
 
 

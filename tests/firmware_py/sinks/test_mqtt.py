@@ -19,6 +19,8 @@ import pytest
 from firmware_py.sinks import create_sink
 from firmware_py.sinks.message import DetectionMessage
 from firmware_py.sinks.mqtt import MqttConfig, MqttSink
+from firmware_py.sinks.stamp import RunStamp
+from firmware_py.telemetry import Telemetry, TelemetryEmitter, read_stats
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -32,9 +34,10 @@ def make_sink(tmp_path: Path, port: int, **overrides: Any) -> MqttSink:
     return sink
 
 
-def frame(i: int) -> DetectionMessage:
+def frame(i: int, stamp: RunStamp | None = None) -> DetectionMessage:
+    run_id, seq = (stamp.run_id, stamp.next()) if stamp else ("", 0)
     return DetectionMessage("cam1", i, 1700000000.0 + i / 30, 3, 12, [[i, 2, i + 10, 20]],
-                            [0.9], [0], ("bird",))
+                            [0.9], [0], ("bird",), run_id=run_id, seq=seq)
 
 
 def frame_ids(messages: list[Any]) -> list[int]:
@@ -162,6 +165,62 @@ def test_spool_survives_a_restart_of_the_sink(tmp_path, mosquitto, collector):
         again.publish_detections(frame(5))
         wait_for(lambda: len(sub.on("/detections")) == 6, what="replay after restart")
     assert frame_ids(sub.on("/detections")) == list(range(6))
+
+
+def test_a_spooled_message_keeps_the_run_id_and_seq_of_the_run_that_made_it(
+        tmp_path, mosquitto, collector):
+    mosquitto.kill()
+    run_a, run_b = RunStamp(), RunStamp()
+    sink = make_sink(tmp_path, mosquitto.port, flush_timeout_s=0.0)
+    for i in range(3):
+        sink.publish_detections(frame(i, run_a))
+    TelemetryEmitter(Telemetry(), [sink], None, stamp=run_a).emit(1.0)
+    sink.close()  # run A ends with its 4 messages on disk
+    mosquitto.start()
+    sub = collector(mosquitto.sub_port)
+    with make_sink(tmp_path, mosquitto.port) as again:  # run B replays them
+        for i in range(2):
+            again.publish_detections(frame(i, run_b))
+        wait_for(lambda: len(sub.on("/detections")) == 5 and sub.on("/stats"), timeout=30.0,
+                 what="replay")
+    got = [json.loads(m.payload) for m in sub.on("/detections")]
+    assert [(p["run_id"], p["seq"], p["frame_id"]) for p in got] == [
+        (run_a.run_id, 0, 0), (run_a.run_id, 1, 1), (run_a.run_id, 2, 2),
+        (run_b.run_id, 0, 0), (run_b.run_id, 1, 1)]  # frame ids collide, (run_id, seq) not
+    stats = json.loads(sub.on("/stats")[0].payload)
+    assert (stats["run_id"], stats["seq"]) == (run_a.run_id, 3)
+
+
+def test_stats_carry_the_connection_state_and_the_spool_depth(tmp_path, mosquitto, collector):
+    sink = make_sink(tmp_path, mosquitto.port)
+    emitter = TelemetryEmitter(Telemetry(), [sink], tmp_path / "stats.jsonl")
+    records = []
+    try:
+        wait_for(lambda: sink.connected, what="connection")
+        records.append(emitter.emit(1.0))
+        wait_for(lambda: sink.counters()["delivered"] == 1, what="the first stats delivered")
+        mosquitto.kill()
+        wait_for(lambda: not sink.connected, what="the sink to notice")
+        for i in range(4):
+            sink.publish_detections(frame(i))
+        records.append(emitter.emit(2.0))  # during the outage
+        mosquitto.start(admit_sink=False)
+        sub = collector(mosquitto.sub_port)
+        mosquitto.admit_sink()
+        wait_for(lambda: len(sink.spool) == 0, timeout=30.0, what="the replay")
+        records.append(emitter.emit(3.0))
+        wait_for(lambda: len(sub.on("/stats")) == 2, timeout=30.0,
+                 what="the replayed and the new stats")
+    finally:
+        sink.close()
+        emitter.close()
+    states = [("connected", 0), ("disconnected", 4), ("connected", 0)]  # 4 detections waiting
+    assert [(r["mqtt_state"], r["spool_depth"]) for r in records] == states
+    assert [(r["mqtt_state"], r["spool_depth"]) for r in read_stats(tmp_path / "stats.jsonl")] \
+        == states
+    published = [json.loads(m.payload) for m in sub.on("/stats")]
+    assert [(p["seq"], p["mqtt_state"], p["spool_depth"]) for p in published] == [
+        (1, "disconnected", 4), (2, "connected", 0)]
 
 
 def test_full_spool_drops_oldest_and_reports_it(tmp_path, mosquitto, collector):

@@ -75,3 +75,15 @@ def test_concurrent_producer_and_consumer_keep_everything_in_order(tmp_path):
 def test_bounds_must_be_positive(tmp_path):
     with pytest.raises(ValueError):
         Spool(tmp_path / "q.sqlite3", max_messages=0)
+
+
+def test_bounds_are_the_oldest_and_newest_queued(tmp_path):
+    spool = Spool(tmp_path / "s.sqlite3")
+    assert spool.bounds() is None
+    seqs = [spool.put("t", b"x") for _ in range(4)]
+    assert spool.bounds() == (seqs[0], seqs[-1])
+    spool.remove(seqs[:2])
+    assert spool.bounds() == (seqs[2], seqs[3])
+    spool.remove(seqs[2:])
+    assert spool.bounds() is None
+    spool.close()

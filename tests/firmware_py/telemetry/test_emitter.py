@@ -9,6 +9,7 @@ import pytest
 from bench.governor_sim.hwmon import FakeHwmon
 from firmware_py.power import create_sensor
 from firmware_py.sinks import create_sink
+from firmware_py.sinks.stamp import RunStamp
 from firmware_py.telemetry import Telemetry, TelemetryConfig, TelemetryEmitter, read_stats
 
 
@@ -99,3 +100,19 @@ def test_from_config_builds_telemetry_with_the_configured_window(tmp_path: Path)
     emitter.close()
     with pytest.raises(ValueError, match="extra"):
         TelemetryConfig(windw_s=3.0)
+
+
+def test_records_carry_the_run_stamp_and_the_sinks_state(tmp_path: Path) -> None:
+    stamp = RunStamp()
+    stamp.next()  # the pipeline numbered a detection message first
+    tel = Telemetry()
+    emitter = TelemetryEmitter(tel, [], tmp_path / "s.csv", 0.5, sysfs_root=str(tmp_path),
+                               stamp=stamp)
+    records = [emitter.emit(float(i)) for i in range(3)]
+    emitter.close()
+    assert [(r["run_id"], r["seq"]) for r in records] == [(stamp.run_id, n) for n in (1, 2, 3)]
+    assert stamp.next() == 4  # one counter for both kinds
+    logged = read_stats(tmp_path / "s.csv")
+    assert [(r["run_id"], r["seq"], r["mqtt_state"], r["spool_depth"]) for r in logged] == \
+        [(stamp.run_id, n, "disabled", 0) for n in (1, 2, 3)]
+    assert TelemetryEmitter(tel, [], None).stamp.run_id != stamp.run_id  # its own by default
