@@ -13,11 +13,13 @@ back refusing the sink until a fresh subscriber has subscribed, then admits it (
 ``tests/firmware_py/sinks/broker.py``, whose broker and subscriber this uses). No outage
 starts in the last ``--quiet-tail`` of the frames, so the run's final flush finds a broker.
 
-Messages are told apart by :func:`message_key` (``frame_id`` of ``/detections`` messages: a
-run's frame ids are 0..N-1, every one processed). Lost = processed frames never received;
-duplicated = receptions beyond the first. The peak is ``ru_maxrss`` (``wait4``); growth is
-the least-squares slope of RSS over frames after ``--warmup`` frames, per 10k frames. Writes
-``soak.png`` (RSS and fps over frames, outages shaded) and ``soak.json`` in ``--out``.
+Messages are told apart by :func:`message_key`: ``(run_id, seq)``, the run's id and its one
+sequence over detections and stats (:mod:`firmware_py.sinks.stamp`). Lost = detection messages
+not received (one per processed frame), and sequence numbers of either kind missing below the
+highest received; duplicated = receptions beyond the first. The peak is ``ru_maxrss``
+(``wait4``); growth is the least-squares slope of RSS over frames after ``--warmup`` frames,
+per 10k frames. Writes ``soak.png`` (RSS and fps over frames, outages shaded) and
+``soak.json`` in ``--out``.
 
     nice -n 5 .venv/bin/python bench/soak.py [--frames 100000] [--seed 0] [--up-s 45]
         [--down-s 2,15] [--warmup 3000] [--out runs/bench/soak]
@@ -52,9 +54,8 @@ from tests.firmware_py.sinks.broker import Broker, Collector, find_mosquitto  # 
 
 
 def message_key(payload: dict[str, Any]) -> Hashable:
-    """What identifies one detection message of this run; ``(payload["run_id"],
-    payload["seq"])`` once messages carry them."""
-    return payload["frame_id"]
+    """What identifies one message (detections or stats) of a run."""
+    return payload["run_id"], payload["seq"]
 
 
 @dataclass
@@ -157,16 +158,18 @@ class Soak:
         first, _ = self.outages.spans[-1]
         self.outages.spans[-1] = (first, self._frames())
 
-    def received(self, settle_s: float = 3.0) -> Counter:
-        """Receptions per message key, once nothing new arrived for ``settle_s``."""
+    def received(self, settle_s: float = 3.0) -> dict[str, Counter]:
+        """Receptions per message key and topic (``detections``, ``stats``), once nothing new
+        arrived for ``settle_s``."""
         count, last = -1, 0
         while count != last:
             count = last
             time.sleep(settle_s)
-            last = sum(len(s.on("/detections")) for s in self.subscribers)
-        keys: Counter = Counter()
+            last = sum(len(s.messages) for s in self.subscribers)
+        keys: dict[str, Counter] = {"detections": Counter(), "stats": Counter()}
         for sub in self.subscribers:
-            keys.update(message_key(json.loads(m.payload)) for m in sub.on("/detections"))
+            for topic, counter in keys.items():
+                counter.update(message_key(json.loads(m.payload)) for m in sub.on(f"/{topic}"))
         return keys
 
     def close(self) -> None:
@@ -221,10 +224,20 @@ def plot(samples: list[Sample], spans: list[tuple[int, int]], path: Path) -> Non
     fig.savefig(path, dpi=110)
 
 
-def summarize(soak: Soak, status: int, peak_kb: int, received: Counter) -> dict[str, Any]:
+def missing_seqs(keys: set[Hashable]) -> int:
+    """Sequence numbers of each run missing below its highest received."""
+    highest: dict[Any, int] = {}
+    for run, seq in keys:
+        highest[run] = max(highest.get(run, -1), seq)
+    return sum(top + 1 for top in highest.values()) - len(keys)
+
+
+def summarize(soak: Soak, status: int, peak_kb: int, received: dict[str, Counter]
+              ) -> dict[str, Any]:
     args, samples = soak.args, soak.samples
     processed = samples[-1].frames if samples else 0
-    sent = set(range(processed))
+    detections, stats = received["detections"], received["stats"]
+    every = set(detections) | set(stats)
     return {"cpu": cpu_name(), "frames_asked": args.frames, "frames_processed": processed,
             "exit_status": status, "seed": args.seed, "outages": len(soak.outages.spans),
             "outage_frames": soak.outages.spans, "peak_rss_mb": round(peak_kb / 1024, 1),
@@ -233,8 +246,10 @@ def summarize(soak: Soak, status: int, peak_kb: int, received: Counter) -> dict[
             "rss_end_mb": round(samples[-1].rss_mb, 1) if samples else None,
             "growth_mb_per_10k": growth_per_10k(samples, args.warmup),
             "warmup_frames": args.warmup,
-            "lost": len(sent - set(received)), "duplicated": sum(received.values()) -
-            len(received), "unexpected": len(set(received) - sent),
+            "runs": len({run for run, _ in every}),
+            "detections_received": len(detections), "stats_received": len(stats),
+            "lost": processed - len(detections), "missing_seqs": missing_seqs(every),
+            "duplicated": sum(detections.values()) + sum(stats.values()) - len(every),
             "fps_windows": fps_windows(samples),
             "wall_s": round(samples[-1].t, 1) if samples else 0.0}
 
