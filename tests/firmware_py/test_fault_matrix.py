@@ -22,7 +22,11 @@ Row (issue 17 item): fault -> exit code; what must survive.
 10. an older signed bundle over a newer one -> 1, slots unchanged; with ``--allow-downgrade``
     -> 0.
 
-Rows 7 (run ids) and 9 (memory) are tested where they are built. The export that no longer says
+Rows 7 and 9 are tested where they are built: run ids and sequence numbers in
+``tests/firmware_py/pipeline/test_cli.py`` (two runs into one file and one broker) and
+``tests/firmware_py/sinks/test_outage.py`` (an outage logged once at each end); memory in
+``tests/firmware_py/pipeline/test_memory.py`` (frames alive, no per-frame growth), with
+``bench/memory.py`` and ``bench/soak.py`` for the figures. The export that no longer says
 "converted in training mode" (row 6) is ``tests/export/test_int8_spec.py``: it needs a
 conversion. Host rows (``@pytest.mark.host``: they run ``specks train``/``prune``/``export``,
 which need torch) are deselected in the device lane, which runs the rest against the wheel.
