@@ -133,3 +133,16 @@ def test_every_option_exports_int8_to_both_runtimes() -> None:
     pte = export_pte(model, (calibration[0],), precision="int8", calibration=calibration)
     assert pte.non_delegated_ops == [] and len(pte.buffer) > 0
     assert has_branches(model)  # the caller's net stays unfolded
+
+
+@pytest.mark.parametrize("name", ["specknet-nano-fused", "specknet-nano-rep"])
+def test_pruning_and_dynamic_decay_refuse_what_they_cannot_slice(name: str) -> None:
+    from models.blocks.dynamic_decay import DynamicWeightDecay
+    from models.prune import channel_masks
+
+    model = create_model(name)
+    with pytest.raises(ValueError, match="cannot be pruned"):
+        channel_masks(model)
+    if name.endswith("rep"):
+        with pytest.raises(ValueError, match="dynamic decay"):
+            DynamicWeightDecay(model)
