@@ -300,6 +300,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=ROOT / "runs" / "bench" / "pareto.json")
     p.add_argument("--png", type=Path, default=ROOT / "runs" / "bench" / "pareto.png")
     args = p.parse_args()
+    args.work = args.work.resolve()  # rows record artifact paths; --reuse may run elsewhere
     unknown = sorted(set(args.designs) - set(names))
     if unknown:
         p.error(f"--designs: unknown {', '.join(unknown)}; known: {', '.join(names)}")
