@@ -1,23 +1,26 @@
 """Specks against the peers users would pick instead, side by side, in one run: Ultralytics
-YOLO11n (built from its yaml, exported by Ultralytics to LiteRT and ExecuTorch) and SAHI's
-sliced inference. The peers run unmodified in their own virtual environment (``.venv-peers``,
-``bench/peers_yolo.py``); this script runs in ``.venv`` and passes everything by files.
+YOLO11n and YOLO26n (each built from its yaml, exported by Ultralytics to LiteRT and
+ExecuTorch) and SAHI's sliced inference (around YOLO11n). The peers run unmodified in their
+own virtual environment (``.venv-peers``, ``bench/peers_yolo.py``); this script runs in
+``.venv`` and passes everything by files.
 
 1. Accuracy at equal training budget: the recipe's synthetic train split
    (``models/zoo/specknet-nano.recipe.json``: 500 images 640x640 seed 7, 20 % val) trains
-   Specks nano (``specks train`` with the recipe, ``--max-minutes``) and YOLO11n from
-   ``yolo11n.yaml`` (Ultralytics' ``time`` budget, its default hyper-parameters, imgsz 640) for
-   the same minutes on the same threads, one after the other. Both are scored on the held-out
-   split (100 images seed 1007) by the same evaluator (``models/evaluate.py``): Specks on 320
-   tiles with 0.2 overlap (``models.validate.evaluate_detector``, how it is deployed), YOLO11n
-   on the whole 640x640 image (how it is used; no resize), both at score >= 0.01 with at most
+   Specks nano (``specks train`` with the recipe, ``--max-minutes``) and each peer from
+   ``yolo11n.yaml`` / ``yolo26n.yaml`` (Ultralytics' ``time`` budget, its default
+   hyper-parameters, imgsz 640) for the same minutes on the same threads, one after the other.
+   All are scored on the held-out split (100 images seed 1007) by the same evaluator
+   (``models/evaluate.py``): Specks on 320 tiles with 0.2 overlap
+   (``models.validate.evaluate_detector``, how it is deployed), the peers on the whole
+   640x640 image (how it is used; no resize), both at score >= 0.01 with at most
    100 boxes per image.
-2. Latency: those two trained models, exported (Specks: ``specks export``, tflite/pte x
-   fp32/int8; YOLO11n: Ultralytics' exporters, LiteRT fp32/int8 and ExecuTorch fp32 -- it has
+2. Latency: the trained models, exported (Specks: ``specks export``, tflite/pte x
+   fp32/int8; the peers: Ultralytics' exporters, LiteRT fp32/int8 and ExecuTorch fp32 -- it has
    no int8 ExecuTorch export) at the same 1x3x320x320 input, run in the same runtimes
    (ai-edge-litert, ExecuTorch) with the same threads, timed by ``bench/export.py``'s
    ``time_interleaved`` (all rows interleaved, order shuffled each round, medians) in one
-   fresh process, on the same real tile.
+   fresh process, on the same real tile. The artifacts' paths go into the JSON
+   (``latency.artifacts``), so ``bench/pareto.py`` can time the peers beside its designs.
 3. Tiled inference on 1920x1080 clips (``bench/pipeline.py``'s scenes, written here as
    lossless PNG frames so both environments decode the same pixels): SAHI
    ``get_sliced_prediction`` with its defaults (overlap 0.2, a full-image pass, GREEDYNMM on
@@ -63,6 +66,8 @@ RECIPE = ROOT / "models" / "zoo" / "specknet-nano.recipe.json"
 ZOO = ROOT / "models" / "zoo" / "bundles"
 TILE = 320
 ROWS = ("tflite_int8", "tflite_fp32", "pte_int8", "pte_fp32")
+PEERS = ("yolo11n", "yolo26n")  # Ultralytics builds each from "<name>.yaml"
+PEER_NAMES = {"yolo11n": "YOLO11n", "yolo26n": "YOLO26n"}
 TILE_MODES = {"dense": "Specks dense tiles", "sparse": "Specks sparse tiles (motion, detections)",
               "sparse_prior": "Specks sparse tiles + saliency prior"}
 SPARSE = ("sparse", "sparse_prior")
@@ -218,9 +223,9 @@ def train_specks(args: argparse.Namespace, data: Path) -> dict:
             "wall_s": wall and round(wall, 1)}
 
 
-def accuracy(args: argparse.Namespace, heldout: Path, specks_run: dict, yolo_run: dict
+def accuracy(args: argparse.Namespace, heldout: Path, specks_run: dict, yolo_runs: dict
              ) -> dict:
-    """Both models on the held-out split, through ``models.evaluate.evaluate``."""
+    """Every model on the held-out split, through ``models.evaluate.evaluate``."""
     from models.checkpoint import model_from_checkpoint
     from models.data.yolo import read_yolo
     from models.evaluate import evaluate
@@ -229,17 +234,18 @@ def accuracy(args: argparse.Namespace, heldout: Path, specks_run: dict, yolo_run
     data = read_yolo(heldout, "val")
     images = args.work / "heldout-images.txt"
     images.write_text("\n".join(str(r.path) for r in data.records) + "\n")
-    payload = peers(args, "predict", args.work / "yolo-predictions.json", "--weights",
-                    yolo_run["weights"], "--images", images, "--imgsz", yolo_run["imgsz"])
-    yolo = evaluate(ground_truth(data.records), yolo_predictions(payload, data.records,
-                                                                 data.names), data.names)
+    theirs = {}
+    for peer, run in yolo_runs.items():
+        payload = peers(args, "predict", args.work / f"{peer}-predictions.json", "--weights",
+                        run["weights"], "--images", images, "--imgsz", run["imgsz"])
+        found = yolo_predictions(payload, data.records, data.names)
+        theirs[peer] = {**_metrics(evaluate(ground_truth(data.records), found, data.names)),
+                        "params": run["params"], "input": f"whole image, imgsz {run['imgsz']}"}
     model, _ = model_from_checkpoint(specks_run["checkpoint"])
     ours = evaluate_detector(model, data.records, data.names, tile_size=TILE)
     params = sum(p.numel() for p in model.parameters())
     return {"specks": {**_metrics(ours), "params": params, "input": f"{TILE} tiles, 0.2 overlap"},
-            "yolo11n": {**_metrics(yolo), "params": yolo_run["params"],
-                        "input": f"whole image, imgsz {yolo_run['imgsz']}"},
-            "images": len(data.records), "objects": ours.num_gt}
+            **theirs, "images": len(data.records), "objects": ours.num_gt}
 
 
 def _metrics(m: object) -> dict:
@@ -265,16 +271,17 @@ def export_specks(args: argparse.Namespace, ckpt: str, calib: Path) -> Path:
     return bundle
 
 
-def latency(args: argparse.Namespace, bundle: Path, yolo_export: dict, heldout: Path) -> dict:
-    """Every artifact of both models timed in one fresh process (``--worker latency``)."""
+def latency(args: argparse.Namespace, bundle: Path, yolo_exports: dict, heldout: Path
+            ) -> dict:
+    """Every artifact of every model timed in one fresh process (``--worker latency``)."""
     from models.data.boxes import read_image
     from models.data.yolo import read_yolo
 
     manifest = json.loads((bundle / "manifest.json").read_text())
     artifacts = {f"specks/{a['format']}_{a['precision']}": str(bundle / a["file"])
                  for a in manifest["artifacts"]}
-    artifacts |= {f"yolo11n/{row}": a["path"] for row, a in yolo_export["artifacts"].items()
-                  if "path" in a}
+    artifacts |= {f"{peer}/{row}": a["path"] for peer, export in yolo_exports.items()
+                  for row, a in export["artifacts"].items() if "path" in a}
     image = read_image(read_yolo(heldout, "val").records[0].path)
     tile = image[:TILE, :TILE].transpose(2, 0, 1)[None].astype(np.float32) / 255  # (1, 3, H, W)
     np.save(args.work / "tile.npy", tile)
@@ -286,18 +293,25 @@ def latency(args: argparse.Namespace, bundle: Path, yolo_export: dict, heldout: 
          out, "--work", args.work], args, "latency")
     ms = json.loads(out.read_text())
     sizes = {k: round(Path(p).stat().st_size / 1024, 1) for k, p in artifacts.items()}
-    errors = {row: a["error"] for row, a in yolo_export["artifacts"].items() if "error" in a}
+    errors = {f"{peer}/{row}": a["error"] for peer, export in yolo_exports.items()
+              for row, a in export["artifacts"].items() if "error" in a}
     return {"input": [1, 3, TILE, TILE], "threads": args.threads, "rounds": args.rounds,
-            "rows": [_latency_row(row, ms, sizes, errors) for row in ROWS]}
+            "artifacts": artifacts,
+            "rows": [_latency_row(row, ms, sizes, errors, tuple(yolo_exports))
+                     for row in ROWS]}
 
 
-def _latency_row(row: str, ms: dict, sizes: dict, errors: dict) -> dict:
-    ours, theirs = ms.get(f"specks/{row}"), ms.get(f"yolo11n/{row}")
-    note = errors.get(row) or (None if theirs is not None else
-                               "Ultralytics has no int8 ExecuTorch export")
-    return {"artifact": row, "specks_ms": ours, "yolo11n_ms": theirs,
-            "yolo11n_over_specks": ratio(theirs, ours), "specks_kb": sizes.get(f"specks/{row}"),
-            "yolo11n_kb": sizes.get(f"yolo11n/{row}"), "note": note}
+def _latency_row(row: str, ms: dict, sizes: dict, errors: dict,
+                 peer_names: Sequence[str] = PEERS) -> dict:
+    ours = ms.get(f"specks/{row}")
+    out = {"artifact": row, "specks_ms": ours, "specks_kb": sizes.get(f"specks/{row}")}
+    for peer in peer_names:
+        theirs = ms.get(f"{peer}/{row}")
+        out |= {f"{peer}_ms": theirs, f"{peer}_over_specks": ratio(theirs, ours),
+                f"{peer}_kb": sizes.get(f"{peer}/{row}"),
+                f"{peer}_note": errors.get(f"{peer}/{row}") or (
+                    None if theirs is not None else "Ultralytics has no int8 ExecuTorch export")}
+    return out
 
 
 def latency_worker(args: argparse.Namespace) -> dict:
@@ -361,14 +375,17 @@ def tiles(args: argparse.Namespace, bundle: Path, yolo_run: dict) -> dict:
 def targets(result: dict) -> list[dict]:
     """The issue's three targets, each measured in this run."""
     rows = {r["artifact"]: r for r in result["latency"]["rows"]}
-    speed = rows["tflite_int8"]["yolo11n_over_specks"]
     acc = result["accuracy"]
-    out = [{"target": "Specks nano int8 >= 5x faster than YOLO11n int8 (LiteRT, same input)",
-            "measured": speed, "goal": 5.0, "met": speed is not None and speed >= 5.0},
-           {"target": "AP_small at equal training budget >= YOLO11n's",
-            "measured": acc["specks"]["AP_small"], "goal": acc["yolo11n"]["AP_small"],
-            "met": _decided(_ge(acc["specks"]["AP_small"], acc["yolo11n"]["AP_small"]),
-                            acc["specks"]["AP_small"], acc["yolo11n"]["AP_small"])}]
+    out = []
+    for peer, name in ((p, PEER_NAMES[p]) for p in PEERS if p in acc):
+        speed = rows["tflite_int8"].get(f"{peer}_over_specks")
+        ours, theirs = acc["specks"]["AP_small"], acc[peer]["AP_small"]
+        out += [{"target": f"Specks nano int8 >= 5x faster than {name} int8 (LiteRT, same "
+                 "input)", "measured": speed, "goal": 5.0,
+                 "met": speed is not None and speed >= 5.0},
+                {"target": f"AP_small at equal training budget >= {name}'s",
+                 "measured": ours, "goal": theirs,
+                 "met": _decided(_ge(ours, theirs), ours, theirs)}]
     for key, sparse in result["tiles"].items():
         scene, _, mode = key.partition("/")
         if mode not in SPARSE:
@@ -404,32 +421,42 @@ def _f(value: object, digits: int = 3) -> str:
 
 def markdown(result: dict) -> str:
     cfg, acc, lat = result["config"], result["accuracy"], result["latency"]
+    peers_run = [p for p in PEERS if p in result["training"]]
+    names = [PEER_NAMES[p] for p in peers_run]
     lines = [f"`bench/peers.py` on {cfg['machine']}, {cfg['threads']} threads for every runtime "
              "and trainer; every timing side by side in one run.", "",
              f"**Latency**, 1x3x{TILE}x{TILE}, median of {lat['rounds']} interleaved rounds:", "",
-             "| runtime | precision | Specks nano ms | YOLO11n ms | YOLO11n / Specks | "
-             "Specks KB | YOLO11n KB |", "|---|---|---|---|---|---|---|"]
+             "| runtime | precision | Specks nano ms | "
+             + "".join(f"{n} ms | {n} / Specks | " for n in names)
+             + "Specks KB | " + "".join(f"{n} KB | " for n in names),
+             "|---|---|---|" + "---|---|" * len(names) + "---|" * (1 + len(names))]
     for r in lat["rows"]:
         fmt, _, precision = r["artifact"].partition("_")
-        theirs = _f(r["yolo11n_ms"], 2) if r["yolo11n_ms"] is not None else f"- ({r['note']})"
-        speedup = r["yolo11n_over_specks"]
-        speedup = "-" if speedup is None else f"{speedup:.2f}x"
-        lines.append(f"| {RUNTIME[fmt]} | {precision} | {_f(r['specks_ms'], 2)} | {theirs} | "
-                     f"{speedup} | {_f(r['specks_kb'], 0)} | "
-                     f"{_f(r['yolo11n_kb'], 0)} |")
+        cells = []
+        for peer in peers_run:
+            theirs = r.get(f"{peer}_ms")
+            speedup = r.get(f"{peer}_over_specks")
+            cells += [_f(theirs, 2) if theirs is not None else f"- ({r[f'{peer}_note']})",
+                      "-" if speedup is None else f"{speedup:.2f}x"]
+        sizes = [_f(r["specks_kb"], 0)] + [_f(r.get(f"{peer}_kb"), 0) for peer in peers_run]
+        lines.append(f"| {RUNTIME[fmt]} | {precision} | {_f(r['specks_ms'], 2)} | "
+                     + " | ".join(cells + sizes) + " |")
     train = result["training"]
     lines += ["", f"**Accuracy at equal training budget** ({cfg['minutes']:g} min each on this "
               f"CPU, {acc['images']} held-out images, {acc['objects']} objects, COCO evaluator "
               "of `models/evaluate.py`):", "",
               "| model | params | trained | input | mAP50 | mAP50-95 | AP_small | AR_small |",
               "|---|---|---|---|---|---|---|---|"]
-    specks_run, yolo_run = train["specks"], train["yolo11n"]
+    specks_run = train["specks"]
     done = {"specks": f"{specks_run['steps']} batches of {specks_run['batch']} "
-                      f"{specks_run['tile_size']} px tiles in {specks_run['train_s']:.0f} s",
-            "yolo11n": f"{yolo_run['batches']} batches of {yolo_run['batch']} "
-                       f"{yolo_run['imgsz']} px images ({yolo_run['epochs']} epochs) in "
-                       f"{yolo_run['train_s']:.0f} s"}
-    for key, name in (("specks", "Specks nano"), ("yolo11n", "YOLO11n (from yaml)")):
+                      f"{specks_run['tile_size']} px tiles in {specks_run['train_s']:.0f} s"}
+    for peer in peers_run:
+        run = train[peer]
+        done[peer] = (f"{run['batches']} batches of {run['batch']} {run['imgsz']} px images "
+                      f"({run['epochs']} epochs) in {run['train_s']:.0f} s")
+    models = [("specks", "Specks nano")] + [(p, f"{PEER_NAMES[p]} (from yaml)")
+                                           for p in peers_run]
+    for key, name in models:
         m = acc[key]
         lines.append(f"| {name} | {m['params'] / 1e6:.2f} M | {done[key]} | {m['input']} | "
                      f"{_f(m['mAP50'])} | {_f(m['mAP50-95'])} | {_f(m['AP_small'])} | "
@@ -502,24 +529,27 @@ def main() -> None:
     train_yaml, heldout = make_data(args)
     log.info("training Specks nano for %g min ...", args.minutes)
     specks_run = train_specks(args, train_yaml)
-    log.info("training YOLO11n for %g min ...", args.minutes)
-    yolo_run = peers(args, "train", args.work / "yolo-train.json", "--data", train_yaml,
-                     "--minutes", args.minutes)
+    yolo_runs = {}
+    for peer in PEERS:
+        log.info("training %s for %g min ...", PEER_NAMES[peer], args.minutes)
+        yolo_runs[peer] = peers(args, "train", args.work / f"{peer}-train.json", "--data",
+                                train_yaml, "--yaml", f"{peer}.yaml", "--minutes", args.minutes)
     log.info("held-out accuracy ...")
-    acc = accuracy(args, heldout, specks_run, yolo_run)
+    acc = accuracy(args, heldout, specks_run, yolo_runs)
     log.info("exports ...")
     bundle = export_specks(args, specks_run["checkpoint"], train_yaml)
-    yolo_export = peers(args, "export", args.work / "yolo-export.json", "--weights",
-                        yolo_run["weights"], "--data", train_yaml, "--imgsz", TILE, "--out-dir",
-                        args.work / "yolo-export")
+    yolo_exports = {peer: peers(args, "export", args.work / f"{peer}-export.json", "--weights",
+                                run["weights"], "--data", train_yaml, "--imgsz", TILE,
+                                "--out-dir", args.work / f"{peer}-export", "--name", peer)
+                    for peer, run in yolo_runs.items()}
     log.info("latency ...")
-    lat = latency(args, bundle, yolo_export, heldout)
+    lat = latency(args, bundle, yolo_exports, heldout)
     log.info("tiled inference ...")
-    tiled = tiles(args, bundle, yolo_run)
+    tiled = tiles(args, bundle, yolo_runs["yolo11n"])
     result = {"config": {"machine": machine(), "threads": args.threads, "minutes": args.minutes,
                          "frames": args.frames, "scenes": args.scenes, "iou": args.iou,
                          "board": args.board},
-              "training": {"specks": specks_run, "yolo11n": yolo_run},
+              "training": {"specks": specks_run, **yolo_runs},
               "accuracy": acc, "latency": lat, "tiles": tiled}
     result["targets"] = targets(result)
     table = markdown(result)

@@ -1,10 +1,12 @@
-"""The peers' half of ``bench/peers.py``: Ultralytics YOLO11n and SAHI, run unmodified inside
-``.venv-peers`` (torch 2.14.1 + torchvision 0.29.1; see ``bench/peers-requirements.txt``).
+"""The peers' half of ``bench/peers.py``: Ultralytics YOLO11n / YOLO26n and SAHI, run
+unmodified inside ``.venv-peers`` (torch 2.14.1 + torchvision 0.29.1; see
+``bench/peers-requirements.txt``).
 
 It never imports Specks, and Specks never imports it: the two halves talk through files.
 Every subcommand writes one JSON file (``--out``) that ``bench/peers.py`` reads in ``.venv``.
 
-- ``train``: YOLO11n built from Ultralytics' ``yolo11n.yaml`` (no pretrained weights), trained
+- ``train``: a YOLO built from one of Ultralytics' yamls (``--yaml``: ``yolo11n.yaml``,
+  ``yolo26n.yaml``, both shipped by Ultralytics 8.4; no pretrained weights), trained
   on a YOLO ``data.yaml`` for a wall-clock budget with Ultralytics' own ``time`` argument
   (which stops mid-epoch at the budget and re-fits its LR schedule to it after each epoch).
 - ``predict``: boxes on a list of images (``model.predict``), for the COCO evaluator.
@@ -74,7 +76,8 @@ def train(args: argparse.Namespace) -> dict:
     model.train(data=str(args.data), imgsz=args.imgsz, batch=args.batch, epochs=1000,
                 time=args.minutes / 60, device="cpu", workers=0, amp=False, plots=False,
                 val=False, seed=args.seed, deterministic=False, pretrained=False,
-                project=str(args.work), name="yolo11n", exist_ok=True, verbose=False)
+                project=str(args.work), name=Path(args.yaml).stem, exist_ok=True,
+                verbose=False)
     seconds = time.perf_counter() - start
     trainer = model.trainer
     metrics = {k: float(v) for k, v in (trainer.metrics or {}).items()}
@@ -121,7 +124,7 @@ def export(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    weights = args.out_dir / "yolo11n.pt"
+    weights = args.out_dir / f"{args.name}.pt"
     shutil.copyfile(args.weights, weights)
     rows = {}
     for row, (kwargs, written) in EXPORTS.items():
@@ -198,6 +201,7 @@ def main() -> None:
     e.add_argument("--data", type=Path, required=True, help="int8 calibration data.yaml")
     e.add_argument("--imgsz", type=int, default=320)
     e.add_argument("--out-dir", type=Path, required=True)
+    e.add_argument("--name", default="yolo11n", help="stem of the exported files")
     s = sub.add_parser("sahi")
     s.add_argument("--weights", required=True)
     s.add_argument("--clip", type=Path, required=True, help="clip folder with frames/*.png")

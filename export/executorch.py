@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from . import ExportError
+from .prepare import for_export
 from .quantize import float_modules, quantize_pt2e, xnnpack_quantizer
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def export_pte(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *,
     from executorch.exir import to_edge_transform_and_lower
 
     start = time.perf_counter()
-    model = model.eval()
+    model = for_export(model)
     # 1. quantize (int8): PT2E with the XNNPACK quantizer, calibrated on real batches
     if precision == "int8":
         if calibration is None:

@@ -26,6 +26,7 @@ from torch import nn
 
 from . import ExportError
 from .int8_spec import check_int8_tflite
+from .prepare import for_export
 from .quantize import float_modules, litert_quantizer, quantize_pt2e
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def convert_tflite(model: nn.Module, example_inputs: tuple[torch.Tensor, ...], *
     if len(example_inputs) != 1 or example_inputs[0].ndim != 4:
         raise ExportError("TFLite export supports one NCHW image input")
     litert_torch.config.show_progress = False
-    model = model.eval()
+    model = for_export(model)
     # 1. wrap: NHWC input, NHWC rank-4 outputs
     with torch.no_grad():
         outputs = model(*example_inputs)

@@ -64,8 +64,18 @@ def _block_mask(block: InvertedResidual, threshold: float) -> torch.Tensor:
     return keep.repeat(blocks)  # (C,)
 
 
+def _check_plain(model: nn.Module) -> None:
+    """Pruning knows plain inverted residuals only (conv-BN units it can slice)."""
+    for i, block in enumerate(model.blocks):
+        if not isinstance(block, InvertedResidual) or not hasattr(block.dw, "bn"):
+            raise ValueError(f"block {i} ({type(block).__name__}, dw "
+                             f"{type(getattr(block, 'dw', None)).__name__}) cannot be pruned: "
+                             "only nets of plain inverted residuals can")
+
+
 def channel_masks(model: nn.Module, threshold: float = 1e-2) -> list[torch.Tensor]:
     """Keep-masks over the hidden channels of every prunable inverted residual, in order."""
+    _check_plain(model)
     return [_block_mask(b, threshold) for b in model.blocks
             if isinstance(b, InvertedResidual) and not isinstance(b.expand, nn.Identity)]
 

@@ -127,7 +127,9 @@ class Trainer:
                                    tiles_per_image=math.ceil(tiles / len(train_set.records)),
                                    seed=cfg.seed, cache=True)
         self.model, self.cfg = self._build_model(cfg)
-        self.criterion = CenterNetLoss(num_classes=len(self.names), **cfg.loss_config)
+        # the loss encodes targets at the stride the net declares (4, or 8 for -s8 nets)
+        self.criterion = CenterNetLoss(num_classes=len(self.names), **{
+            "stride": getattr(self.model, "stride", 4), **cfg.loss_config})
         self.dwd = DynamicWeightDecay(self.model, cfg.dwd_lambda) if cfg.dwd_lambda else None
         groups = split_decay_groups(self.model, cfg.weight_decay, dynamic=self.dwd is not None)
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)

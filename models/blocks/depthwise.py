@@ -7,6 +7,9 @@ or 2, optional dilation) -> optional attention on the expanded features (the Mob
 placement, arXiv 1905.02244) -> *linear* 1x1 projection (no activation) -> residual add when
 stride is 1 and channels match. Activation defaults to ReLU6 as in the paper.
 
+``rep=True`` builds the depthwise conv as a RepVGG branch set (``repconv.RepConvNormAct``, the
+MobileOne placement, arXiv 2206.04861), folded to one depthwise conv at export.
+
 The attention slot takes a name (``"se"``, ``"tiedse"``, ``"cbam"``), a factory
 ``channels -> nn.Module`` (e.g. ``functools.partial(SE, gate="hardsigmoid")``) or None.
 """
@@ -20,6 +23,7 @@ from .conv_bn_act import ConvNormAct
 from .create_act import ActLayer
 from .create_attn import AttnLayer, create_attn
 from .create_norm import NormLayer
+from .repconv import RepConvNormAct
 
 
 class DepthwiseSeparableConv(nn.Sequential):
@@ -42,13 +46,14 @@ class InvertedResidual(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1, expand_ratio: float = 6.0,
                  kernel_size: int = 3, dilation: int = 1, attn: AttnLayer = None,
                  norm: NormLayer = "batchnorm", act: ActLayer = "relu6",
-                 mid_ch: int | None = None) -> None:
+                 mid_ch: int | None = None, rep: bool = False) -> None:
         super().__init__()
         mid = mid_ch or round(in_ch * expand_ratio)
+        dw = RepConvNormAct if rep else ConvNormAct
         self.use_residual = stride == 1 and in_ch == out_ch
         self.expand = (ConvNormAct(in_ch, mid, 1, norm=norm, act=act)
                        if mid_ch is not None or mid != in_ch else nn.Identity())
-        self.dw = ConvNormAct(mid, mid, kernel_size, stride, mid, dilation, norm, act)
+        self.dw = dw(mid, mid, kernel_size, stride, mid, dilation, norm, act)
         self.attn = create_attn(attn, mid)
         self.project = ConvNormAct(mid, out_ch, 1, norm=norm, act=None)
 

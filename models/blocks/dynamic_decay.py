@@ -51,6 +51,9 @@ def decay_targets(model: nn.Module) -> list[Target]:
                             if isinstance(bn, nn.BatchNorm2d)]
         elif isinstance(module, InvertedResidual) and not isinstance(module.expand,
                                                                      nn.Identity):
+            if not hasattr(module.dw, "bn"):
+                raise ValueError("dynamic decay needs conv-BN depthwise units; "
+                                 f"{type(module.dw).__name__} (rep=True) has none")
             targets += [(unit.bn, unit.act) for unit in (module.expand, module.dw)
                         if isinstance(unit.bn, nn.BatchNorm2d)]
     return targets

@@ -21,6 +21,17 @@ Choices where no paper decides:
   part of the net that does not survive per-tensor int8 activations (see the class).
 - ``hidden`` lets a pruned net state each inverted residual's expanded width explicitly
   (``models.prune`` rebuilds nets through it); ``None`` derives it from the expand ratios.
+
+Design options (issue 15's Pareto front; each a config field, each variant registered):
+- ``StageCfg.block``: ``"ir"`` (MobileNetV2) or ``"fused"`` (Fused-MBConv, EfficientNetV2
+  arXiv 2104.00298 Sec. 3.2: a dense 3x3 in place of expand 1x1 + depthwise), per stage.
+- ``stem``: ``"conv"`` (3x3 stride 2) or ``"s2d"`` (pixel-unshuffle by 2, then a 3x3 conv;
+  ``blocks.space_to_depth``).
+- ``rep``: RepVGG branches (arXiv 2101.03697) on the stem and every block's 3x3 conv, folded
+  to single convs at export (``export.prepare``).
+- ``head_stride``: 4 (FPN back to stride 4) or 8 (the FPN stops at stride 8: a 4x smaller
+  head map; offsets carry the sub-cell position). The net declares it as ``stride``, which
+  the loss, the decode spec and the manifest read.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import accumulate
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +48,9 @@ from torch import nn
 from ..blocks.conv_bn_act import ConvNormAct
 from ..blocks.create_attn import AttnLayer
 from ..blocks.depthwise import DepthwiseSeparableConv, InvertedResidual
+from ..blocks.fused_mbconv import FusedMBConv
+from ..blocks.repconv import RepConvNormAct
+from ..blocks.space_to_depth import SpaceToDepthStem
 from ..blocks.tied import TiedSE
 from ..heads.centernet import CenterNetHead
 from ..registry import register_model
@@ -51,6 +66,7 @@ class StageCfg:
     expand: float = 4.0
     attn: str | None = None
     dilation: int = 1  # applied to the last block of the stage
+    block: Literal["ir", "fused"] = "ir"
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,33 @@ class SpeckNetCfg:
     act: str = "relu6"
     head_act: str = "leaky_relu"  # int8-native; see the module docstring
     hidden: tuple[int, ...] | None = None  # per inverted residual, in order (pruned nets)
+    stem: Literal["conv", "s2d"] = "conv"
+    rep: bool = False  # RepVGG branches on every 3x3 conv of stem and blocks
+    head_stride: Literal[4, 8] = 4
+
+    def __post_init__(self) -> None:
+        if self.stem not in _STEMS:
+            raise ValueError(f"stem must be one of {sorted(_STEMS)}, got {self.stem!r}")
+        if self.head_stride not in (4, 8):
+            raise ValueError(f"head_stride must be 4 or 8, got {self.head_stride}")
+        for stage in self.stages:
+            if stage.block not in _BLOCKS:
+                raise ValueError(f"stage block must be one of {sorted(_BLOCKS)}, "
+                                 f"got {stage.block!r}")
+
+
+_BLOCKS = {"ir": InvertedResidual, "fused": FusedMBConv}
+
+
+def _conv_stem(in_ch: int, out_ch: int, act: str, rep: bool) -> nn.Module:
+    return (RepConvNormAct if rep else ConvNormAct)(in_ch, out_ch, 3, 2, act=act)
+
+
+def _s2d_stem(in_ch: int, out_ch: int, act: str, rep: bool) -> nn.Module:
+    return SpaceToDepthStem(in_ch, out_ch, act=act, rep=rep)
+
+
+_STEMS = {"conv": _conv_stem, "s2d": _s2d_stem}
 
 
 def _attn(name: str | None, unpruned_ch: int) -> AttnLayer:
@@ -81,7 +124,8 @@ def _block_kwargs(cfg: SpeckNetCfg) -> list[dict]:
     blocks, in_ch = [], cfg.stem_ch
     for stage in cfg.stages:
         for i in range(stage.depth):
-            blocks.append({"in_ch": in_ch, "out_ch": stage.out_ch, "expand_ratio": stage.expand,
+            blocks.append({"block": stage.block, "rep": cfg.rep,
+                           "in_ch": in_ch, "out_ch": stage.out_ch, "expand_ratio": stage.expand,
                            "stride": stage.stride if i == 0 else 1,
                            "attn": _attn(stage.attn, round(in_ch * stage.expand)),
                            "dilation": stage.dilation if i == stage.depth - 1 else 1,
@@ -96,9 +140,8 @@ def _block_kwargs(cfg: SpeckNetCfg) -> list[dict]:
 
 
 class SpeckNet(nn.Module):
-    """Returns (heatmap, size, offset) at stride 4 (see ``CenterNetHead``)."""
+    """Returns (heatmap, size, offset) at ``stride`` (4 or 8; see ``CenterNetHead``)."""
 
-    stride = 4
     # NOTE: stays float in int8 exports (export/quantize.py): on the held-out split the int8
     # nano lost 7 mAP50 points with this branch quantized, 0.5 without (fake-quant, 50 images).
     int8_float_modules = ("head.heatmap",)
@@ -106,27 +149,32 @@ class SpeckNet(nn.Module):
     def __init__(self, cfg: SpeckNetCfg) -> None:
         super().__init__()
         self.cfg = cfg
-        self.stem = ConvNormAct(3, cfg.stem_ch, 3, 2, act=cfg.act)
-        self.blocks = nn.ModuleList(InvertedResidual(**kw) for kw in _block_kwargs(cfg))
-        self.taps = tuple(n - 1 for n in accumulate(st.depth for st in cfg.stages))
-        c4, c8, c16 = (cfg.stages[k].out_ch for k in range(3))
+        self.stride = cfg.head_stride
+        self.stem = _STEMS[cfg.stem](3, cfg.stem_ch, cfg.act, cfg.rep)
+        self.blocks = nn.ModuleList(_BLOCKS[kw.pop("block")](**kw) for kw in _block_kwargs(cfg))
+        levels = 3 if cfg.head_stride == 4 else 2  # FPN levels: strides 4, 8, 16 or 8, 16
+        self.taps = tuple(n - 1 for n in accumulate(st.depth for st in cfg.stages))[-levels:]
         n = cfg.neck_ch
-        self.lateral = nn.ModuleList(ConvNormAct(c, n, 1, act=None) for c in (c4, c8, c16))
-        self.smooth = nn.ModuleList(DepthwiseSeparableConv(n, n, act=cfg.act) for _ in range(2))
+        self.lateral = nn.ModuleList(ConvNormAct(st.out_ch, n, 1, act=None)
+                                     for st in cfg.stages[-levels:])
+        self.smooth = nn.ModuleList(DepthwiseSeparableConv(n, n, act=cfg.act)
+                                    for _ in range(levels - 1))
         self.head = CenterNetHead(n, cfg.num_classes, head_channels=cfg.head_ch,
                                   act=cfg.head_act)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Backbone + FPN neck: (N, 3, H, W) -> (N, neck_ch, H/4, W/4)."""
+        """Backbone + FPN neck: (N, 3, H, W) -> (N, neck_ch, H/stride, W/stride)."""
         x = self.stem(x)
         taps = []
         for i, block in enumerate(self.blocks):
             x = block(x)
             if i in self.taps:
                 taps.append(x)
-        p4, p8, p16 = (lat(t) for lat, t in zip(self.lateral, taps, strict=True))
-        p8 = self.smooth[0](p8 + F.interpolate(p16, size=p8.shape[-2:], mode="bilinear"))
-        return self.smooth[1](p4 + F.interpolate(p8, size=p4.shape[-2:], mode="bilinear"))
+        levels = [lat(t) for lat, t in zip(self.lateral, taps, strict=True)]  # fine -> coarse
+        top = levels[-1]
+        for fine, smooth in zip(reversed(levels[:-1]), self.smooth, strict=True):
+            top = smooth(fine + F.interpolate(top, size=fine.shape[-2:], mode="bilinear"))
+        return top
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.head(self.features(x))
@@ -165,3 +213,41 @@ def specknet_nano(**overrides) -> SpeckNet:
 @register_model(input_size=(3, 320, 320), task="detection")
 def specknet_small(**overrides) -> SpeckNet:
     return _create("small", overrides)
+
+
+def _nano_fused_stages(expand: float) -> tuple[StageCfg, ...]:
+    first, *rest = _PRESETS["nano"].stages
+    return (replace(first, block="fused", expand=expand), *rest)
+
+
+# Issue 15's design variants of nano, one option each (see the module docstring).
+_NANO_VARIANTS = {
+    "fused": {"stages": _nano_fused_stages(2.0)},
+    "s2d": {"stem": "s2d"},
+    "rep": {"rep": True},
+    "s8": {"head_stride": 8},
+}
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_fused(**overrides) -> SpeckNet:
+    """nano with a Fused-MBConv stride-4 stage (expand 2: the dense 3x3 costs 2x the MACs)."""
+    return _create("nano", {**_NANO_VARIANTS["fused"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_s2d(**overrides) -> SpeckNet:
+    """nano with a space-to-depth stem."""
+    return _create("nano", {**_NANO_VARIANTS["s2d"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_rep(**overrides) -> SpeckNet:
+    """nano with RepVGG branches on every 3x3 conv (folded at export)."""
+    return _create("nano", {**_NANO_VARIANTS["rep"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_s8(**overrides) -> SpeckNet:
+    """nano with its head at stride 8."""
+    return _create("nano", {**_NANO_VARIANTS["s8"], **overrides})

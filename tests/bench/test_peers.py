@@ -138,3 +138,34 @@ def test_targets_say_met_only_when_measured_reaches_goal():
     result["accuracy"] = {"specks": {"AP_small": 0.0}, "yolo11n": {"AP_small": 0.0}}
     result["tiles"]["few/sahi"]["recall"] = result["tiles"]["few/sparse"]["recall"] = 0.0
     assert [t["met"] for t in targets(result)] == [False, None, True, None]
+
+
+def test_yolo26n_sits_beside_yolo11n_in_rows_table_and_targets():
+    from bench.peers import _latency_row, markdown
+
+    ms = {"specks/tflite_int8": 1.0, "yolo11n/tflite_int8": 4.0, "yolo26n/tflite_int8": 6.0}
+    sizes = {"specks/tflite_int8": 200.0, "yolo11n/tflite_int8": 2900.0}
+    row = _latency_row("tflite_int8", ms, sizes, {"yolo26n/pte_int8": "ExportError: x"})
+    assert row["yolo11n_over_specks"] == 4.0 and row["yolo26n_over_specks"] == 6.0
+    pte = _latency_row("pte_int8", ms, sizes, {"yolo26n/pte_int8": "ExportError: x"})
+    assert pte["yolo26n_note"] == "ExportError: x" and pte["yolo11n_ms"] is None
+    metrics = {"mAP50": 0.5, "mAP50-95": 0.3, "AP_small": 0.2, "AR_small": 0.4, "params": 2e6,
+               "input": "whole image"}
+    peer_run = {"batches": 10, "batch": 16, "imgsz": 640, "epochs": 1, "train_s": 60.0}
+    result = {
+        "config": {"machine": "cpu", "threads": 2, "minutes": 1.0, "frames": 1,
+                   "scenes": []},
+        "latency": {"rounds": 5, "rows": [row, pte]},
+        "accuracy": {"specks": metrics, "yolo11n": metrics, "yolo26n": metrics, "images": 3,
+                     "objects": 9},
+        "training": {"specks": {"steps": 5, "batch": 16, "tile_size": 192, "train_s": 60.0},
+                     "yolo11n": peer_run, "yolo26n": peer_run},
+        "tiles": {}}
+    result["targets"] = targets(result)
+    assert ["than YOLO11n" in t["target"] for t in result["targets"]] == [True, False, False,
+                                                                        False]
+    assert "than YOLO26n" in result["targets"][2]["target"]
+    assert [t["met"] for t in result["targets"]] == [False, True, True, True]
+    table = markdown(result)
+    assert "| YOLO26n ms | YOLO26n / Specks |" in table and "| 6.00 | 6.00x |" in table
+    assert "- (ExportError: x)" in table and "YOLO26n (from yaml)" in table
