@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# a process that stages a bundle and stays inside the staging until it is signalled
+# a process that stages a bundle and stays inside the staging until it is signalled; Ctrl-C
+# reaches it as in a terminal even when the suite runs as a background job (whose shell
+# starts it with SIGINT ignored, an ignore that Python would keep)
 STAGE = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from export.bundle import staging
 with staging(sys.argv[1]) as root:
     (root / "model.tflite").write_bytes(b"partial")
