@@ -200,8 +200,8 @@ class FrameProcessor:
         fresh = fresh.with_tracks(ids[:len(fresh)])
         if self.mode != "sparse":
             return fresh
-        config = board.carry.model_copy(update={"min_score": max(
-            board.carry.min_score, board.merge.score_threshold)})
+        config = board.carry.model_copy(update={"min_score": max(board.carry.min_score,
+                                                                 report)})
         carried = carry(self.tracker, self._index, self.grid, fresh, config,
                         board.merge.threshold)
         return FrameDetections.concat([fresh, carried])
@@ -209,7 +209,7 @@ class FrameProcessor:
     def _weak(self, found: FrameDetections, fresh: FrameDetections, active: np.ndarray
               ) -> FrameDetections:
         """The detections below the reported threshold, merged among themselves, less those
-        over a reported one (the same object): what only extends tracks."""
+        over a reported one (the same object): what feeds the tracks, never reported."""
         config = self.board.merge.model_copy(update={"score_threshold": None})
         weak = merge(found, self.grid, active, config, self.board.tiles.cut_margin)
         if not len(weak) or not len(fresh):
