@@ -69,7 +69,7 @@ bench: $(STAMP) $(BENCH_DATA)/heldout/data.yaml
 	$(BIN)/python bench/governor.py
 	$(BIN)/python bench/flash.py
 
-# Specks against Ultralytics YOLO11n and SAHI. The peers get their own environment: they need
+# Specks against Ultralytics YOLO11n, YOLO26n and SAHI. The peers get their own environment: they need
 # torch 2.14.1 + torchvision 0.29.1, and Ultralytics is AGPL-3.0 (never a Specks dependency).
 PEERS_VENV := .venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.peers-installed
