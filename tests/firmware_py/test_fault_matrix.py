@@ -350,16 +350,9 @@ def _timings() -> str:
 
 @README
 @pytest.mark.parametrize("command", ["data synth", "data check", "train", "prune", "detect",
-                                     "zoo build"])
+                                     "export", "zoo build"])
 def test_8_the_readme_gives_the_time_of_each_long_command(command: str) -> None:
     assert f"| `{command}" in _timings(), f"no expected time for specks {command}"
-
-
-@README
-@pytest.mark.xfail(strict=True, reason="issue 17 item 8: the README has no expected time for "
-                   "`specks export` (pte+tflite x fp32+int8 ran past 15 minutes) yet")
-def test_8_the_readme_gives_the_time_of_an_export() -> None:
-    assert "| `export" in _timings()
 
 
 @pytest.fixture
