@@ -20,7 +20,8 @@ if "$OUT/venv/bin/python" -c 'import torch' 2>/dev/null; then
   echo "the device venv has torch; it must not" >&2
   exit 1
 fi
-# bench/governor_sim is the tests' simulated board (numpy only); the rest of bench/ comes along
-cp -r tests bench pyproject.toml "$OUT/suite/"
+# bench/governor_sim is the tests' simulated board (numpy only); the rest of bench/ comes along;
+# the fault matrix reads the README's promises
+cp -r tests bench pyproject.toml README.md "$OUT/suite/"
 cd "$OUT/suite"
 exec ../venv/bin/python -m pytest -q -p no:cacheprovider -m "not host" tests/firmware_py "$@"

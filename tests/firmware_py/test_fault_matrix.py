@@ -337,10 +337,6 @@ def test_8_train_refuses_a_budget_its_final_validation_cannot_fit(tmp_path: Path
     assert not (tmp_path / "run" / "best.pt").exists()
 
 
-README = pytest.mark.skipif(not (ROOT / "README.md").is_file(), reason="the device lane runs "
-                            "a copy of tests/ without the README")
-
-
 def _timings() -> str:
     """The README's table of expected times on 2 cores."""
     readme = (ROOT / "README.md").read_text()
@@ -348,7 +344,6 @@ def _timings() -> str:
     return table[:table.index("\n\n", table.index("| command"))]
 
 
-@README
 @pytest.mark.parametrize("command", ["data synth", "data check", "train", "prune", "detect",
                                      "export", "zoo build"])
 def test_8_the_readme_gives_the_time_of_each_long_command(command: str) -> None:
