@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from firmware_py.shipped import ZOO_KEYS
 from firmware_py.verify import BundleError, load_trusted_keys
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 SYSTEM_KEYS = Path("/etc/specks/trusted_keys")
 ENV = "SPECKS_TRUSTED_KEYS"

@@ -1,6 +1,8 @@
 """Bundle integrity on the device: the ed25519 signature of ``manifest.json`` and the sha256 of
 every file it lists. Uses only ``cryptography`` and ``hashlib`` (no torch); the host exporter
-reuses the same functions, so both halves agree on what a valid bundle is.
+reuses the same functions, so both halves agree on what a valid bundle is. ``cryptography`` is
+imported by the functions that use keys, not by this module: ``specks run`` verifies in a
+forked child (:mod:`firmware_py.verify_child`) and never maps its ~7 MB itself.
 
 Keys are PEM files: the private key PKCS#8 (unencrypted), the public key SubjectPublicKeyInfo,
 both readable by ``openssl pkey``. A key id is the sha256 of the 32 raw public-key bytes; the
@@ -12,13 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from .manifest import Manifest, manifest_problem
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
@@ -38,12 +41,17 @@ def sha256_file(path: Path) -> str:
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()
 
 
 def load_public_key(path: str | Path) -> Ed25519PublicKey:
     """Read a PEM (SubjectPublicKeyInfo) ed25519 public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     key = serialization.load_pem_public_key(Path(path).read_bytes())
     if not isinstance(key, Ed25519PublicKey):
         raise BundleError(f"{path}: not an ed25519 public key")
@@ -52,6 +60,8 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
 
 def _check_signature(manifest_bytes: bytes, signature: bytes, signer: str | None,
                      public_keys: list[Ed25519PublicKey]) -> None:
+    from cryptography.exceptions import InvalidSignature
+
     trusted = {key_id(k): k for k in public_keys}
     key = trusted.get(signer or "")
     if key is None:
@@ -136,6 +146,8 @@ def load_trusted_keys(*locations: str | Path) -> list[Ed25519PublicKey]:
 
 
 def _public_key(path: Path) -> Ed25519PublicKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         return load_public_key(path)
     except (ValueError, UnsupportedAlgorithm) as error:

@@ -22,11 +22,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from firmware_py import trust
 from firmware_py.verify import BundleError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 DEFAULT_ROOT = Path("/opt/specks")
 KeyLocations = str | Path | Sequence[str | Path] | None

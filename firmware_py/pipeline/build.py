@@ -32,7 +32,7 @@ from firmware_py.sinks import SinkConfig, create_sink
 from firmware_py.sources import create_source
 from firmware_py.sparse import Mode
 from firmware_py.telemetry import TelemetryEmitter
-from firmware_py.trust import trusted_keys
+from firmware_py.verify_child import verify_in_child
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +117,16 @@ def build_pipeline(board: BoardConfig, spec: RunSpec, sinks: list[Any] | None = 
     """The pipeline for ``board`` and ``spec``; extra ``sinks`` (e.g. a dashboard) are added
     to those the options ask for. A bad ``--source`` is refused before a model loads."""
     config = source_config(spec.source, board.camera, spec.loop)
-    keys = trusted_keys(spec.trusted_keys)
     rt = board.runtime
-    detector = BundleModel(spec.bundle, keys, rt.prefer, rt.precision, rt.threads)
+    detector = BundleModel(spec.bundle, runtime=rt.prefer, precision=rt.precision,
+                           threads=rt.threads,
+                           manifest=verify_in_child(spec.bundle, spec.trusted_keys))
     check_board(detector.manifest, board)
     prior = None
     if spec.prior_bundle is not None:
-        prior = BundleModel(spec.prior_bundle, keys, rt.prefer, rt.precision, rt.threads)
+        prior = BundleModel(spec.prior_bundle, runtime=rt.prefer, precision=rt.precision,
+                            threads=rt.threads,
+                            manifest=verify_in_child(spec.prior_bundle, spec.trusted_keys))
     mode = spec.mode or board.mode
     processor = FrameProcessor(board, detector, mode, prior if mode == "sparse" else None)
     capture = board.capture

@@ -64,12 +64,15 @@ def input_table(spec: InputSpec, tensor: TensorSpec) -> np.ndarray:
 
 class BundleModel:
     """One bundle's model ready to run tiles: ``detect`` (CenterNet bundles) or ``saliency``
-    (prior bundles). ``trusted_keys`` are ed25519 public keys."""
+    (prior bundles). The bundle is verified against ``trusted_keys`` (ed25519 public keys)
+    unless ``manifest`` is given: the manifest :func:`firmware_py.verify_child.verify_in_child`
+    returned for it."""
 
-    def __init__(self, bundle: str | Path, trusted_keys: Iterable, runtime: str = "litert",
-                 precision: str = "int8", threads: int | None = None) -> None:
+    def __init__(self, bundle: str | Path, trusted_keys: Iterable = (), runtime: str = "litert",
+                 precision: str = "int8", threads: int | None = None,
+                 manifest: Manifest | None = None) -> None:
         self.path = Path(bundle)
-        self.manifest: Manifest = verify_bundle(self.path, trusted_keys)
+        self.manifest: Manifest = manifest or verify_bundle(self.path, trusted_keys)
         self.artifact, self.runner = self._load(runtime, precision, threads)
         self.input_spec = self.manifest.input
         tensor = self.runner.inputs[0]
