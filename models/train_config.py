@@ -88,7 +88,8 @@ def describe(error: ValidationError, source: str) -> str:
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"]) or "(config)"
         parts.append(f"field '{field}': {item['msg']}")
-    return f"{source}: " + "; ".join(parts)
+    text = "; ".join(parts)
+    return f"{source}: " + (text if text.isprintable() else repr(text))
 
 
 def make_config(values: dict[str, Any], source: str) -> TrainConfig:

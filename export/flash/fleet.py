@@ -37,6 +37,7 @@ from rich.table import Table
 
 from export import ExportError
 from export.flash.flash import FlashOptions, FlashResult, flash
+from firmware_py.yaml_error import yaml_problem
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +90,20 @@ def load_fleet(path: str | Path) -> Fleet:
     """Read and validate a fleet file; :class:`FleetError` names the file, field or line."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_bytes().decode())
     except OSError as error:
         raise FleetError(f"{path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise FleetError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
-        raise FleetError(f"{path}: not valid YAML: {error}") from None
+        raise FleetError(f"{path}: not valid YAML, {yaml_problem(error)}") from None
     try:
         return Fleet.model_validate(data)
     except ValidationError as error:
-        lines = [f"{path}: invalid fleet file ({error.error_count()} errors)"]
-        lines += [f"  field '{'.'.join(str(p) for p in e['loc']) or '(top)'}': {e['msg']}"
-                  for e in error.errors()]
-        raise FleetError("\n".join(lines)) from None
+        fields = "; ".join(f"field '{'.'.join(str(p) for p in e['loc']) or '(top)'}': "
+                           f"{e['msg']}" for e in error.errors())
+        shown = fields if fields.isprintable() else repr(fields)
+        raise FleetError(f"{path}: invalid fleet file: {shown}") from None
 
 
 def host_options(fleet: Fleet, host: FleetHost, cli: Mapping[str, Any]) -> FlashOptions:
