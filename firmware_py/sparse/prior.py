@@ -38,9 +38,11 @@ Choices of ours (the papers are silent on all of them):
   reveals has no previous frame and counts as no motion), then scaled by the ratio of the two
   frames' mean grey (``motion_gain``).
 - Memory. A tile's score is the highest score among the detections whose centre lies in its
-  region (half-open ``[x0, x1) x [y0, y1)``), 0 if none. The caller chooses the detections
-  and their scores; the pipeline passes its tracks at their predicted boxes, scored 1 when
-  the track needs a detector run this frame and 0 when the carry can hold it
+  region (half-open ``[x0, x1) x [y0, y1)``), or that are credited to it (the pipeline
+  credits a track to its view, :func:`~firmware_py.sparse.cores.view_tile`), 0 if none.
+  The caller chooses the detections and their scores; the pipeline passes its tracks at
+  their predicted boxes, scored 1 when the track needs a detector run this frame and 0 when
+  the carry can hold it
   (:func:`track_need`): a track whose prediction error is not known yet (seen once or twice)
   needs one every frame; the others once their expected position error (prediction error
   per frame times frames unseen) reaches ``track_tolerance`` of their box's shorter side, or
@@ -159,11 +161,16 @@ def pool_map(values: np.ndarray, grid: TileGrid, reduce: Reduce = "max",
 
 
 def detection_scores(grid: TileGrid, boxes: np.ndarray, scores: np.ndarray,
-                     region: Region = "window") -> np.ndarray:
+                     region: Region = "window", tiles: np.ndarray | None = None) -> np.ndarray:
     """``(N,)``: per tile, the highest score of the detections (``xyxy`` frame pixels) whose
-    centre lies in its region; 0 for tiles without one."""
+    centre lies in its region, or that ``tiles`` (``(K,)``, one tile per detection) credits
+    to it when given; 0 for tiles without one."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if tiles is not None:
+        out = np.zeros(len(grid))
+        np.maximum.at(out, np.asarray(tiles, np.int64).reshape(-1), scores)
+        return out
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2  # (K, 2)
     win = regions(grid, region)[:, None, :]  # (N, 1, 4)
     inside = ((centre[None, :, 0] >= win[..., 0]) & (centre[None, :, 0] < win[..., 2])
@@ -244,12 +251,14 @@ class TilePrior:
 
     def __call__(self, lores: np.ndarray | None = None, saliency: np.ndarray | None = None,
                  boxes: np.ndarray | None = None, scores: np.ndarray | None = None,
-                 explained: np.ndarray | None = None, main: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 explained: np.ndarray | None = None, main: np.ndarray | None = None,
+                 tiles: np.ndarray | None = None) -> np.ndarray:
         """``(N,)`` float64 tile probability in ``[base, 1]`` from whichever cues are given:
         the ``lores`` frame (motion) and the ``main`` frame (edges), neither counted inside
         the ``explained`` boxes, a ``saliency`` map, and the last detections ``boxes``
-        (``(K, 4)`` frame pixels) with their ``scores``."""
+        (``(K, 4)`` frame pixels) with their ``scores``, each credited to its tile in
+        ``tiles`` when given (the tracks' views, :func:`~firmware_py.sparse.cores.view_tile`),
+        else by the region its centre lies in."""
         cfg, n = self.config, len(self.grid)
         zero = np.zeros(n)
         sal = zero if saliency is None else pool_map(
@@ -257,7 +266,7 @@ class TilePrior:
             cfg.saliency_pool, cfg.region)
         mot = zero if lores is None else self.motion(lores, explained)
         det = zero if boxes is None or scores is None else detection_scores(
-            self.grid, boxes, scores, cfg.region)
+            self.grid, boxes, scores, cfg.region, tiles)
         edge = zero if main is None or not cfg.edge_weight else self.edges(main, explained)
         weights = np.array([cfg.saliency_weight, cfg.motion_weight, cfg.detection_weight,
                             cfg.edge_weight])

@@ -121,6 +121,10 @@ def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
     p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores)
     np.testing.assert_allclose(p, 1 - (1 - cfg.base) * (1 - cfg.detection_weight * expected))
     np.testing.assert_allclose(detection_scores(GRID, np.zeros((0, 4)), np.zeros(0)), 0.0)
+    credited = np.zeros(len(GRID))
+    credited[2], credited[7] = 0.6, 0.5  # given tiles win over regions; the best per tile
+    np.testing.assert_allclose(detection_scores(GRID, boxes, scores, "core", [2, 7, 7]),
+                               credited)
 
 
 def test_noisy_or_value() -> None:
