@@ -64,7 +64,7 @@ from firmware_py.sparse import (
     plan_frame,
 )
 from firmware_py.sparse.cores import box_tile, view_tile
-from firmware_py.sparse.prior import track_need
+from firmware_py.sparse.prior import other_views, track_need
 from firmware_py.tiling import TileGrid
 
 log = logging.getLogger(__name__)
@@ -165,10 +165,15 @@ class FrameProcessor:
             return None
         if self._all_tiles():
             return np.ones(len(self.grid))
+        report = self.board.merge.score_threshold
         boxes, need, explained = track_need(self.tracker, self._index, self.board.prior,
-                                            self.board.carry, self.board.merge.score_threshold)
+                                            self.board.carry, report)
+        views = other_views(self.tracker, self.grid, boxes, need, self.board.prior, report)
+        tiles = view_tile(self.grid, boxes, self.tracker.view)
+        boxes, need, tiles = (np.concatenate([mine, extra]) for mine, extra
+                              in zip((boxes, need, tiles), views, strict=True))
         return self.prior(frame.lores, self._saliency(frame.lores), boxes, need, explained,
-                          frame.main, view_tile(self.grid, boxes, self.tracker.view))
+                          frame.main, tiles)
 
     def __call__(self, frame: Frame) -> FrameResult:
         height, width = frame.main.shape[:2]

@@ -126,6 +126,7 @@ class Tracker:
         self.velocity = np.zeros((0, 2))  # pixels per frame
         self.size = np.zeros((0, 2))  # last detection's (w, h)
         self.score = np.zeros(0)  # last detection's score
+        self.peak = np.zeros(0)  # highest score of its detections
         self.seen = np.zeros(0, np.int64)  # frame of the last sighting
         self.hits = np.zeros(0, np.int64)
         self.error = np.zeros(0)  # prediction error, pixels per frame unseen (NaN: unknown)
@@ -214,6 +215,7 @@ class Tracker:
         size = boxes[:, 2:] - boxes[:, :2]
         self.size[rows] = SIZE_EMA * self.size[rows] + (1 - SIZE_EMA) * size
         self.score[rows], self.labels[rows] = scores, labels
+        self.peak[rows] = np.maximum(self.peak[rows], scores)
         self.seen[rows] = frame
         self.hits[rows] += 1
 
@@ -227,6 +229,7 @@ class Tracker:
         self.velocity = np.concatenate([self.velocity, np.zeros((n, 2))])
         self.size = np.concatenate([self.size, boxes[:, 2:] - boxes[:, :2]])
         self.score = np.concatenate([self.score, scores])
+        self.peak = np.concatenate([self.peak, scores])
         self.seen = np.concatenate([self.seen, np.full(n, frame, np.int64)])
         self.hits = np.concatenate([self.hits, np.ones(n, np.int64)])
         self.error = np.concatenate([self.error, np.full(n, np.nan)])
@@ -235,7 +238,7 @@ class Tracker:
         self._visible = np.concatenate([self._visible, np.ones(n, bool)])
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("ids", "labels", "centre", "velocity", "size", "score", "seen", "hits",
+        for name in ("ids", "labels", "centre", "velocity", "size", "score", "peak", "seen", "hits",
                      "error", "misses", "view", "_visible"):
             setattr(self, name, getattr(self, name)[keep])
 
