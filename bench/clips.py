@@ -176,24 +176,33 @@ class Score:
 class ReplayModel:
     """A :class:`~firmware_py.pipeline.model.BundleModel` stand-in that looks each tile's
     decoded detections up by the tile's bytes (BLAKE2b), running the real ``model`` on a
-    tile not seen before. ``raw`` returns the key, ``decode`` the detections."""
+    tile not seen before. ``raw`` returns the key, ``decode`` the detections at or above the
+    threshold asked for: tiles are decoded once at ``FLOOR``, below any threshold a profile
+    uses (the decode keeps heatmap peaks without suppression, so filtering by score later
+    gives what decoding at the higher threshold gives)."""
+
+    FLOOR = 0.1
 
     def __init__(self, model: Any, cache: dict[bytes, Any] | None = None) -> None:
         self.model = model
         self.cache: dict[bytes, Any] = {} if cache is None else cache
         self.tile_size = model.tile_size
         self.labels = model.labels
+        self.manifest = model.manifest
         self.runs = 0
 
     def raw(self, tile: np.ndarray) -> bytes:
         key = hashlib.blake2b(np.ascontiguousarray(tile).data, digest_size=16).digest()
         if key not in self.cache:
-            self.cache[key] = self.model.decode(self.model.raw(tile))
+            self.cache[key] = self.model.decode(self.model.raw(tile), self.FLOOR)
             self.runs += 1
         return key
 
-    def decode(self, key: bytes) -> Any:
-        return self.cache[key]
+    def decode(self, key: bytes, threshold: float | None = None) -> Any:
+        found = self.cache[key]
+        keep = found.scores >= (self.manifest.decode.score_threshold if threshold is None
+                                else threshold)
+        return type(found)(found.boxes[keep], found.scores[keep], found.labels[keep])
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

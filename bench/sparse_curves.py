@@ -122,7 +122,7 @@ class Runner:
         return self.args.clips / self.args.size / scene
 
     def cache_path(self, scene: str) -> Path:
-        return self.args.cache / self.args.size / f"{scene}.pkl"
+        return self.args.cache / self.args.size / f"{scene}-floor{ReplayModel.FLOOR}.pkl"
 
 
 def auc(scores: np.ndarray, positive: np.ndarray) -> float:

@@ -63,8 +63,8 @@ from firmware_py.sparse import (
     min_budget,
     plan_frame,
 )
-from firmware_py.sparse.cores import box_tile
-from firmware_py.sparse.prior import track_need
+from firmware_py.sparse.cores import box_tile, view_tile
+from firmware_py.sparse.prior import other_views, track_need
 from firmware_py.tiling import TileGrid
 
 log = logging.getLogger(__name__)
@@ -165,10 +165,15 @@ class FrameProcessor:
             return None
         if self._all_tiles():
             return np.ones(len(self.grid))
+        report = self.board.merge.score_threshold
         boxes, need, explained = track_need(self.tracker, self._index, self.board.prior,
-                                            self.board.carry, self.board.merge.score_threshold)
+                                            self.board.carry, report)
+        views = other_views(self.tracker, self.grid, boxes, need, self.board.prior, report)
+        tiles = view_tile(self.grid, boxes, self.tracker.view)
+        boxes, need, tiles = (np.concatenate([mine, extra]) for mine, extra
+                              in zip((boxes, need, tiles), views, strict=True))
         return self.prior(frame.lores, self._saliency(frame.lores), boxes, need, explained,
-                          frame.main)
+                          frame.main, tiles)
 
     def __call__(self, frame: Frame) -> FrameResult:
         height, width = frame.main.shape[:2]
@@ -196,7 +201,8 @@ class FrameProcessor:
         weak = self._weak(found.select(found.scores < report), fresh, active)
         both = FrameDetections.concat([fresh, weak])  # fresh first: every weak score is lower
         windows = None if plan.full_frame else self.grid.windows[plan.indices]
-        ids = self.tracker.update(self._index, both.boxes, both.scores, both.labels, windows)
+        ids = self.tracker.update(self._index, both.boxes, both.scores, both.labels, windows,
+                                  both.tiles, None if plan.full_frame else plan.indices)
         fresh = fresh.with_tracks(ids[:len(fresh)])
         if self.mode != "sparse":
             return fresh

@@ -5,6 +5,15 @@ Along each axis, the overlap of two neighbouring tiles is cut at its middle; a t
 is the part of the frame between its cuts. The cores partition the frame (every point belongs
 to exactly one, half-open ``[x0, x1) x [y0, y1)``), and an object no larger than the overlap
 whose centre lies in a core lies wholly inside that tile's window.
+
+A track is credited to its *view* instead, the tile whose detection last updated it, while its
+box lies wholly inside that tile's window (:func:`view_tile`). An object in an overlap is seen
+by two to four windows, at different places in each, and the detector's score differs by
+view: on the 1080p still-objects clip (shipped nano int8, 50 frames) one 6 px object scored
+at the threshold in 64 % of frames in its core tile and 86 % in a neighbour's. Dense mode
+reports the best of all views; sparse mode runs one tile per track, so it runs the view that
+found it (NMS keeps the highest-scoring copy of an object, so on a frame where several of its
+tiles ran, the best of them).
 """
 
 from __future__ import annotations
@@ -44,3 +53,15 @@ def box_tile(grid: TileGrid, boxes: np.ndarray) -> np.ndarray:
     """``(K,)`` int64: the tile whose core holds each ``xyxy`` box's centre."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     return core_tile(grid, (boxes[:, :2] + boxes[:, 2:]) / 2)
+
+
+def view_tile(grid: TileGrid, boxes: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """``(K,)`` int64: the tile credited with each tracked ``xyxy`` box: its view (``views``,
+    ``-1`` = none) while the box lies wholly inside that tile's window, else its core's tile."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    views = np.asarray(views, np.int64).reshape(-1)
+    known = (views >= 0) & (views < len(grid))
+    window = grid.windows[np.where(known, views, 0)].astype(np.float64).reshape(-1, 4)
+    inside = known & (boxes[:, :2] >= window[:, :2]).all(axis=1) \
+        & (boxes[:, 2:] <= window[:, 2:]).all(axis=1)
+    return np.where(inside, views, box_tile(grid, boxes))

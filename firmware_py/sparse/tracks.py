@@ -126,10 +126,12 @@ class Tracker:
         self.velocity = np.zeros((0, 2))  # pixels per frame
         self.size = np.zeros((0, 2))  # last detection's (w, h)
         self.score = np.zeros(0)  # last detection's score
+        self.peak = np.zeros(0)  # highest score of its detections
         self.seen = np.zeros(0, np.int64)  # frame of the last sighting
         self.hits = np.zeros(0, np.int64)
         self.error = np.zeros(0)  # prediction error, pixels per frame unseen (NaN: unknown)
         self.misses = np.zeros(0, np.int64)  # consecutive frames missed where visible
+        self.view = np.zeros(0, np.int64)  # tile of the last matched detection (-1: none)
         self._visible = np.zeros(0, bool)  # this frame: could a run tile see it?
         self._next_id = 0
 
@@ -159,13 +161,22 @@ class Tracker:
         return match
 
     def update(self, frame: int, boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-               windows: np.ndarray | None = None) -> np.ndarray:
+               windows: np.ndarray | None = None, tiles: np.ndarray | None = None,
+               ran: np.ndarray | None = None) -> np.ndarray:
         """Associate this frame's detections (``xyxy`` frame pixels) with the tracks and
         update them; ``windows`` (``(R, 4)`` xyxy) are the tiles run this frame (None: the
-        whole frame was seen). Returns each detection's track id ``(K,)`` int64."""
+        whole frame was seen) and ``ran`` their indices, ``tiles`` the tile that found each
+        detection (None: -1). Returns each detection's track id ``(K,)`` int64.
+
+        A track's ``view`` becomes the tile of its matched detection when it had none or its
+        view ran this frame: then the merge kept the best of the views that ran. A view that
+        did not run keeps its place, so a worse view run for another object's sake does not
+        take over from the tile that sees the object best."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         scores = np.asarray(scores, np.float64).reshape(-1)
         labels = np.asarray(labels, np.int64).reshape(-1)
+        tiles = np.full(len(boxes), -1, np.int64) if tiles is None else \
+            np.asarray(tiles, np.int64).reshape(-1)
         self._keep(frame - self.seen <= self.config.max_lost)
         predicted = self.predict(frame)
         match = self._associate(predicted, boxes, scores)
@@ -175,12 +186,14 @@ class Tracker:
         visible = inside_any(predicted, windows)
         self.misses = np.where(matched, 0, self.misses + (visible & ~matched))
         self._correct(frame, match[hit], boxes[hit], scores[hit], labels[hit])
+        rows, old = match[hit], self.view[match[hit]]
+        self.view[rows] = np.where((old < 0) | (ran is None) | np.isin(old, ran), tiles[hit], old)
         self._visible = visible | matched
         tentative_lost = visible & ~matched & (self.hits == 1)
         ids = np.empty(len(boxes), np.int64)
         ids[hit] = self.ids[match[hit]]
         self._keep(~tentative_lost)
-        self._birth(frame, boxes[~hit], scores[~hit], labels[~hit])
+        self._birth(frame, boxes[~hit], scores[~hit], labels[~hit], tiles[~hit])
         ids[~hit] = self.ids[len(self.ids) - int((~hit).sum()):]
         return ids
 
@@ -202,11 +215,12 @@ class Tracker:
         size = boxes[:, 2:] - boxes[:, :2]
         self.size[rows] = SIZE_EMA * self.size[rows] + (1 - SIZE_EMA) * size
         self.score[rows], self.labels[rows] = scores, labels
+        self.peak[rows] = np.maximum(self.peak[rows], scores)
         self.seen[rows] = frame
         self.hits[rows] += 1
 
-    def _birth(self, frame: int, boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray
-               ) -> None:
+    def _birth(self, frame: int, boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
+               tiles: np.ndarray) -> None:
         n = len(boxes)
         self.ids = np.concatenate([self.ids, self._next_id + np.arange(n, dtype=np.int64)])
         self._next_id += n
@@ -215,15 +229,17 @@ class Tracker:
         self.velocity = np.concatenate([self.velocity, np.zeros((n, 2))])
         self.size = np.concatenate([self.size, boxes[:, 2:] - boxes[:, :2]])
         self.score = np.concatenate([self.score, scores])
+        self.peak = np.concatenate([self.peak, scores])
         self.seen = np.concatenate([self.seen, np.full(n, frame, np.int64)])
         self.hits = np.concatenate([self.hits, np.ones(n, np.int64)])
         self.error = np.concatenate([self.error, np.full(n, np.nan)])
         self.misses = np.concatenate([self.misses, np.zeros(n, np.int64)])
+        self.view = np.concatenate([self.view, tiles])
         self._visible = np.concatenate([self._visible, np.ones(n, bool)])
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("ids", "labels", "centre", "velocity", "size", "score", "seen", "hits",
-                     "error", "misses", "_visible"):
+        for name in ("ids", "labels", "centre", "velocity", "size", "score", "peak", "seen", "hits",
+                     "error", "misses", "view", "_visible"):
             setattr(self, name, getattr(self, name)[keep])
 
     def carried(self, frame: int, fresh: np.ndarray, decay: float, max_age: int,

@@ -13,6 +13,7 @@ from firmware_py.sparse.prior import (
     detection_scores,
     fuse,
     map_windows,
+    other_views,
     pool_map,
     track_need,
 )
@@ -121,6 +122,10 @@ def test_last_detections_boost_the_tiles_holding_their_centres() -> None:
     p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores)
     np.testing.assert_allclose(p, 1 - (1 - cfg.base) * (1 - cfg.detection_weight * expected))
     np.testing.assert_allclose(detection_scores(GRID, np.zeros((0, 4)), np.zeros(0)), 0.0)
+    credited = np.zeros(len(GRID))
+    credited[2], credited[7] = 0.6, 0.5  # given tiles win over regions; the best per tile
+    np.testing.assert_allclose(detection_scores(GRID, boxes, scores, "core", [2, 7, 7]),
+                               credited)
 
 
 def test_noisy_or_value() -> None:
@@ -222,3 +227,27 @@ def test_a_fast_track_needs_its_tile_every_frame_and_explains_its_trail() -> Non
     _, need, explained = track_need(tracker, 4, PriorConfig(), CarryConfig(), 0.3)
     assert need[0] == 1
     assert explained[0, 0] < explained[0, 2] - 14  # spans the box now and a frame ago
+
+
+def test_a_still_track_hovering_under_the_threshold_offers_its_other_views() -> None:
+    box = np.array([[132, 132, 140, 140]], np.float32)  # inside the windows of tiles 0, 1, 5, 6
+
+    def tracked(scores: list[float], speed: float = 0.0) -> Tracker:
+        tracker = Tracker()
+        for frame, score in enumerate(scores):
+            tracker.update(frame, box + [speed * frame, 0, speed * frame, 0],
+                           np.array([score]), np.array([0]))
+        return tracker
+
+    cfg, report, need = PriorConfig(), 0.5, np.ones(1)
+    hovering = tracked([0.6, 0.55, 0.45])  # reported, still, now under the threshold
+    boxes, scores, tiles = other_views(hovering, GRID, hovering.predict(3), need, cfg, report)
+    assert sorted(tiles.tolist()) == [0, 1, 5, 6]
+    np.testing.assert_allclose(scores, cfg.other_views)
+    p = TilePrior(GRID, cfg)(boxes=boxes, scores=scores, tiles=tiles)
+    assert p.max() < 0.5  # under the profiles' sampler level: drawn by exploration, not lit
+    for tracker, needs, config in [(tracked([0.45] * 3), need, cfg),  # never reported
+                                   (tracked([0.6, 0.55, 0.45], speed=2.0), need, cfg),  # moving
+                                   (hovering, np.zeros(1), cfg),  # no run needed
+                                   (hovering, need, PriorConfig(other_views=0.0))]:  # off
+        assert len(other_views(tracker, GRID, tracker.predict(3), needs, config, report)[2]) == 0

@@ -123,3 +123,16 @@ def test_helpers() -> None:
                       ).tolist() == [True, False]
     with pytest.raises(ValidationError):
         TrackerConfig(alpha=0.0)
+
+
+def test_the_view_moves_only_where_it_was_compared() -> None:
+    tracker, still = Tracker(), np.array([box(540, 100)], np.float32)
+    labels, score = np.zeros(1, np.int64), np.array([0.8])
+    tracker.update(0, still, score, labels, tiles=np.array([2]), ran=np.array([1, 2]))
+    assert tracker.view.tolist() == [2]  # born with the tile that found it
+    tracker.update(1, still, score, labels, tiles=np.array([1]), ran=np.array([1]))
+    assert tracker.view.tolist() == [2]  # its view did not run: a worse view does not take over
+    tracker.update(2, still, score, labels, tiles=np.array([1]), ran=np.array([1, 2]))
+    assert tracker.view.tolist() == [1]  # both ran and the merge kept tile 1's copy
+    tracker.update(3, still, score, labels, tiles=np.array([2]))
+    assert tracker.view.tolist() == [2]  # the whole frame ran
