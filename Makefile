@@ -44,7 +44,8 @@ test-device: $(STAMP) system-deps
 
 # The arm64 emulation lane (root; see README "Boards and OS images"): the device install and
 # commands on real aarch64 wheels under qemu-user, per board core, compared with x86. The arm64
-# root is cached in runs/arm64/root. ARM64_CORES / ARM64_RUNTIMES narrow or widen it.
+# root is cached in ~/.cache/specks/arm64-root (ARM64_ROOT). ARM64_CORES / ARM64_RUNTIMES narrow
+# or widen it.
 test-arm64: $(STAMP)
 	BIN=$(BIN) .ci/arm64/lane.sh
 

@@ -5,9 +5,9 @@
 #   QEMU_CPU=cortex-a72 .ci/arm64/enter.sh /opt/specks-lane/venv/bin/specks boards
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=${LANE:-runs/arm64}/root
+source .ci/arm64/mounts.sh
+ROOT=$ARM64_ROOT
 [ -f "$ROOT/.specks-arm64-root" ] || { echo "no arm64 root in $ROOT: make test-arm64" >&2; exit 2; }
 .ci/arm64/host.sh
-source .ci/arm64/mounts.sh
 mount_root "$ROOT"
 guest "${@:-/bin/bash}"

@@ -5,14 +5,15 @@
 #
 # Setup here (bash); the checks, comparison and report in tests/arm64/lane.py (Python).
 #   1. host packages and binfmt_misc (.ci/arm64/host.sh)
-#   2. the arm64 Debian root, cached in $LANE/root (.ci/arm64/root.sh)
+#   2. the arm64 Debian root, cached in $ARM64_ROOT (.ci/arm64/root.sh, mounts.sh)
 #   3. /proc and /dev bound into the root, a fake sysfs (cpuinfo reads the CPU count there),
 #      all unmounted on exit, failure included (.ci/arm64/mounts.sh)
 #   4. the Specks wheel built on the host and a 20-frame sample clip, staged in the root
 #   5. the device extra installed from the wheel, as a board user would, in a venv inside the
 #      root and in an x86 venv (the reference)
 #   6. tests/arm64/lane.py: self-tests and `specks run` per core, compared with x86
-# Needs root (chroot, mount). Variables: LANE (default runs/arm64), BIN (the host venv's bin),
+# Needs root (chroot, mount). Variables: LANE (default runs/arm64), ARM64_ROOT (default
+# ~/.cache/specks/arm64-root), BIN (the host venv's bin),
 # ARM64_CORES, ARM64_RUNTIMES (comma-separated), ARM64_JOBS (cores checked at once; default
 # 1 below 4 host CPUs, 2 below 8, else 4: each emulated run keeps 3-4 threads busy).
 set -euo pipefail
@@ -20,7 +21,8 @@ cd "$(dirname "$0")/../.."
 
 LANE=${LANE:-runs/arm64}
 BIN=${BIN:-.venv/bin}
-ROOT=$LANE/root
+source .ci/arm64/mounts.sh
+ROOT=$ARM64_ROOT
 GUEST=/opt/specks-lane  # the staged files, as the root sees them
 STAGE=$ROOT$GUEST
 EXECUTORCH=executorch==1.5.1
@@ -31,7 +33,6 @@ t=$SECONDS; .ci/arm64/host.sh; phase host_tools $t
 t=$SECONDS; .ci/arm64/root.sh "$ROOT"; phase root $t
 
 # 3. mounts (and the root's lock), undone on any exit
-source .ci/arm64/mounts.sh
 mount_root "$ROOT"
 
 # 4. the wheel (as a user would get it: board profiles, zoo key and bundles inside) and the

@@ -9,11 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 LANE=${LANE:-runs/arm64}
 BIN=${BIN:-.venv/bin}
-ROOT=$LANE/root
+source .ci/arm64/mounts.sh
+ROOT=$ARM64_ROOT
 GUEST=/opt/specks-lane
 [ -x "$ROOT$GUEST/venv/bin/python" ] || { echo "no lane venv in $ROOT: make test-arm64" >&2; exit 2; }
 .ci/arm64/host.sh
-source .ci/arm64/mounts.sh
 mount_root "$ROOT"
 cp tests/arm64/kernels.py tests/arm64/probe.py tests/arm64/isa_check.c "$ROOT$GUEST/"
 mkdir -p "$ROOT$GUEST/bundles"

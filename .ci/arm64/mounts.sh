@@ -7,7 +7,12 @@
 #   guest CMD...      CMD in the root with a clean environment (QEMU_CPU passed on if set)
 #
 # Each mount is made private, so nothing mounted under the root propagates back to the host.
+#
+# ARM64_ROOT is where the root lives: outside the checkout (the user's cache, as CI systems
+# keep a cache between runs), so a fresh clone reuses the root an earlier one built (about 10
+# of the lane's minutes when built cold).
 
+ARM64_ROOT=${ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/specks/arm64-root}
 _mounted=()
 
 unmount_root() {
