@@ -56,6 +56,10 @@ class OctInvertedResidual(nn.Module):
         self.attn = nn.ModuleList(create_attn(attn, c) for c in mid)
         self.project = GOctConvCBR(mid, [out_ch], 1, norm=norm, act=None)
 
+    def cbrs(self) -> tuple[GOctConvCBR, GOctConvCBR]:
+        """The gOctConv-CBRs with an activation (dynamic weight decay's targets)."""
+        return self.expand, self.dw
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         high, low = self.dw(self.expand([x]))  # (N, Ch, H', W'), (N, Cl, H'/2, W'/2)
         y = self.project([self.attn[0](high), self.attn[1](low)])[0]  # (N, out_ch, H', W')
