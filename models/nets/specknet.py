@@ -34,14 +34,15 @@ Design options (issue 15's Pareto front; each a config field, each variant regis
   the loss, the decode spec and the manifest read.
 - ``StageCfg.block = "oct"``: octave inverted residuals (``blocks.oct_residual``; CSNet's
   gOctConv, arXiv 2003.05643 Sec. 3.1): half of the expanded width runs at half resolution.
-  ``specknet-nano-oct`` uses them at strides 4 and 8, where the feature maps are largest;
-  the stride-16 stage (20x20 at 320) has little left to halve.
+  ``specknet-nano-oct`` uses them at strides 4 and 8 (issue 15: the high-resolution
+  stages, where the maps are largest); the stride-16 stage stays plain.
 - ``tied = (B, G)``: Tied Block (G = 1) / Group Convolution (arXiv 2009.12021, Sec. 3) as
   every inverted residual's expand 1x1 and the neck's pointwise 1x1s (``blocks.depthwise``;
   the TiedBottleneck's placement: tied entry 1x1, plain exit). B = 2 as the paper's entry
-  1x1. The FPN laterals stay plain: each feeds an addition, whose channel blocks would
-  otherwise never mix before the smoothing conv. Stages must be ``"ir"``. Exports hold the
-  equivalent grouped convs (``export.prepare``).
+  1x1. The FPN laterals stay plain, so every neck channel block sees every backbone
+  channel (with tied laterals too, neck block b would see only backbone block b until the
+  head). Stages must be ``"ir"``. Exports hold the equivalent grouped convs
+  (``export.prepare``).
 - ``context``: LRNNet's FCB and/or SVN (arXiv 2006.02706, Sec. 3; ``blocks.fcb``,
   ``blocks.svn``) on the deepest (stride-16) features before their lateral: the
   long-range context the paper adds at its coarsest map. Our choices: the FCB's depthwise
