@@ -64,13 +64,22 @@ def _block_mask(block: InvertedResidual, threshold: float) -> torch.Tensor:
     return keep.repeat(blocks)  # (C,)
 
 
+def _sliceable(block: nn.Module) -> bool:
+    """A plain inverted residual: conv-BN units with ``nn.Conv2d`` convs (no RepVGG branches,
+    no tied expand)."""
+    return (isinstance(block, InvertedResidual) and hasattr(block.dw, "bn")
+            and (isinstance(block.expand, nn.Identity)
+                 or type(block.expand.conv) is nn.Conv2d))
+
+
 def _check_plain(model: nn.Module) -> None:
     """Pruning knows plain inverted residuals only (conv-BN units it can slice)."""
     for i, block in enumerate(model.blocks):
-        if not isinstance(block, InvertedResidual) or not hasattr(block.dw, "bn"):
+        if not _sliceable(block):
             raise ValueError(f"block {i} ({type(block).__name__}, dw "
-                             f"{type(getattr(block, 'dw', None)).__name__}) cannot be pruned: "
-                             "only nets of plain inverted residuals can")
+                             f"{type(getattr(block, 'dw', None)).__name__}, expand "
+                             f"{type(getattr(block, 'expand', None)).__name__}) cannot be "
+                             "pruned: only nets of plain inverted residuals can")
 
 
 def channel_masks(model: nn.Module, threshold: float = 1e-2) -> list[torch.Tensor]:

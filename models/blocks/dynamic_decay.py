@@ -14,7 +14,9 @@ decay (``split_decay_groups``; 5e-3 in the paper) and receive only this term.
 Targets (``decay_targets``), as in the authors' code: all three gOctConv-CBRs of every
 ``ILBlock`` (the first, whose gammas decide the pruning mask, and both depthwise ones), one
 (BN, act) pair per scale. For the MobileNetV2 ``InvertedResidual`` (SpeckNet), the analogue:
-the expand and the depthwise conv-BN-act, whose width is the block's prunable hidden width.
+the expand and the depthwise conv-BN-act, whose width is the block's prunable hidden width;
+for its octave form (``OctInvertedResidual``) the expand and depthwise gOctConv-CBRs, per
+scale, as for an ILBlock.
 
 Activations are captured by forward hooks on the activation modules, recorded only in
 training mode and only for the module the hook was registered on (a deep copy such as an EMA
@@ -36,16 +38,18 @@ from torch import nn
 
 from .depthwise import InvertedResidual
 from .goctconv import ILBlock
+from .oct_residual import OctInvertedResidual
 
 Target = tuple[nn.BatchNorm2d, nn.Module]  # (BN whose gamma decays, activation after it)
 
 
 def decay_targets(model: nn.Module) -> list[Target]:
     """(BN, activation) pairs under dynamic decay: per scale of every gOctConv-CBR of every
-    ILBlock, and the expand and depthwise units of every expanding InvertedResidual."""
+    ILBlock and of the expand and depthwise gOctConv-CBRs of every OctInvertedResidual, and
+    the expand and depthwise units of every expanding InvertedResidual."""
     targets: list[Target] = []
     for module in model.modules():
-        if isinstance(module, ILBlock):
+        if isinstance(module, ILBlock | OctInvertedResidual):
             for cbr in module.cbrs():
                 targets += [(bn, act) for bn, act in zip(cbr.bns, cbr.acts, strict=True)
                             if isinstance(bn, nn.BatchNorm2d)]

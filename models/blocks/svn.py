@@ -115,8 +115,12 @@ class SVN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
-        q = self.query(x).flatten(2).transpose(1, 2)  # (N, HW, C')
+        # NOTE: queries and output are flattened channels-last (permute, then reshape): with
+        # flatten(2).transpose(1, 2), litert-torch (0.10) fed the (N, C', HW) map to the
+        # FULLY_CONNECTED it made of the first bmm, which TFLite refuses unless HW == C'
+        # (LRNNet at 64 px, where the graph came out right).
+        q = self.query(x).permute(0, 2, 3, 1).reshape(n, h * w, -1)  # (N, HW, C')
         kv = self.region_vectors(self.key(x))  # (N, S, C')
         attn = torch.softmax(torch.bmm(q, kv.transpose(1, 2)), dim=-1)  # (N, HW, S)
-        y = torch.bmm(attn, kv).transpose(1, 2).reshape(n, -1, h, w)  # (N, C', H, W)
+        y = torch.bmm(attn, kv).reshape(n, h, w, -1).permute(0, 3, 1, 2)  # (N, C', H, W)
         return x + self.proj(y)

@@ -8,6 +8,12 @@ Better CNNs with Shared Thinner Filters", AAAI 2021, arXiv 2009.12021).
   ``(N, C, H, W) -> (N*B, C/B, H, W) -> conv -> (N*B, Cout/B, H', W') -> (N, Cout, H', W')``.
 - ``TGC``: the same around a group conv.
 - ``TFC``: the same for fully connected layers.
+- ``TiedConvNormAct``: a TBC (or TGC) -> norm -> act unit, ``ConvNormAct``'s layout
+  (``conv``, ``bn``, ``act``), so nets can put tied convs where they had conv units.
+- ``untie_model``: the export form. A TBC computes exactly a B*G-group conv whose every group
+  holds the one thin filter bank; exporters get that conv (``export.prepare``), since the
+  batch fold is a transpose in channels-last runtimes and litert-torch's layout pass refuses
+  it once quantized (issue 15's Pareto note).
 - ``TiedSE``: squeeze-excitation whose two FCs are TFCs.
 - ``TiedBottleneck`` (TiedResNet): entry 1x1 TBC (B=2), a 3x3 stage split into s
   splits with per-split B, a mixer that sums the split outputs, exit 1x1 standard conv,
@@ -62,6 +68,31 @@ class TBC(nn.Module):
         return y.reshape(n, self.out_ch, y.shape[-2], y.shape[-1])  # (N, Cout, H', W')
 
 
+def grouped_conv(tbc: TBC) -> nn.Conv2d:
+    """The conv ``tbc`` computes: B*G groups, the thin filters repeated on every block."""
+    src, b = tbc.conv, tbc.blocks
+    conv = nn.Conv2d(src.in_channels * b, src.out_channels * b, src.kernel_size, src.stride,
+                     src.padding, src.dilation, src.groups * b, bias=src.bias is not None)
+    conv = conv.to(src.weight)
+    conv.weight.data.copy_(src.weight.data.repeat(b, 1, 1, 1))  # (Cout, C/(B*G), k, k)
+    if src.bias is not None:
+        conv.bias.data.copy_(src.bias.data.repeat(b))
+    return conv
+
+
+def untie_model(model: nn.Module) -> nn.Module:
+    """Replace every TBC / TGC of ``model`` by its grouped conv, in place; returns ``model``."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, TBC):
+                setattr(parent, name, grouped_conv(child))
+    return model
+
+
+def has_tied_convs(model: nn.Module) -> bool:
+    return any(isinstance(m, TBC) for m in model.modules())
+
+
 class TGC(TBC):
     """Tied Group Convolution: a G-group conv whose thin filters are shared by B blocks."""
 
@@ -70,6 +101,20 @@ class TGC(TBC):
         _check_divisible("in_ch", in_ch, blocks * groups)
         _check_divisible("out_ch", out_ch, blocks * groups)
         super().__init__(in_ch, out_ch, kernel_size, stride, blocks, groups, dilation, bias)
+
+
+class TiedConvNormAct(nn.Sequential):
+    """TBC (``groups == 1``) or TGC -> norm -> activation."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 1, stride: int = 1,
+                 blocks: int = 2, groups: int = 1, dilation: int = 1,
+                 norm: NormLayer = "batchnorm", act: ActLayer = "relu") -> None:
+        super().__init__()
+        conv = TGC if groups > 1 else TBC
+        self.conv = conv(in_ch, out_ch, kernel_size, stride, blocks, groups=groups,
+                         dilation=dilation, bias=norm is None or norm == "none")
+        self.bn = create_norm(norm, out_ch)
+        self.act = create_act(act, out_ch)
 
 
 class TFC(nn.Module):

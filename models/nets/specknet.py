@@ -32,6 +32,23 @@ Design options (issue 15's Pareto front; each a config field, each variant regis
 - ``head_stride``: 4 (FPN back to stride 4) or 8 (the FPN stops at stride 8: a 4x smaller
   head map; offsets carry the sub-cell position). The net declares it as ``stride``, which
   the loss, the decode spec and the manifest read.
+- ``StageCfg.block = "oct"``: octave inverted residuals (``blocks.oct_residual``; CSNet's
+  gOctConv, arXiv 2003.05643 Sec. 3.1): half of the expanded width runs at half resolution.
+  ``specknet-nano-oct`` uses them at strides 4 and 8 (issue 15: the high-resolution
+  stages, where the maps are largest); the stride-16 stage stays plain.
+- ``tied = (B, G)``: Tied Block (G = 1) / Group Convolution (arXiv 2009.12021, Sec. 3) as
+  every inverted residual's expand 1x1 and the neck's pointwise 1x1s (``blocks.depthwise``;
+  the TiedBottleneck's placement: tied entry 1x1, plain exit). B = 2 as the paper's entry
+  1x1. The FPN laterals stay plain, so every neck channel block sees every backbone
+  channel (with tied laterals too, neck block b would see only backbone block b until the
+  head). Stages must be ``"ir"``. Exports hold the equivalent grouped convs
+  (``export.prepare``).
+- ``context``: LRNNet's FCB and/or SVN (arXiv 2006.02706, Sec. 3; ``blocks.fcb``,
+  ``blocks.svn``) on the deepest (stride-16) features before their lateral: the
+  long-range context the paper adds at its coarsest map. Our choices: the FCB's depthwise
+  dilation is 2 (the stage's last block is dilated by 2 too); SVN keeps the paper's 8x8 + 4x4
+  grids, reduces to C/2 as ``models.nets.lrnnet`` does, and its key map is resized up to a
+  multiple of 8 where the stride-16 map is not one (20x20 at 320 -> 24x24; ``blocks.svn``).
 """
 
 from __future__ import annotations
@@ -48,14 +65,18 @@ from torch import nn
 from ..blocks.conv_bn_act import ConvNormAct
 from ..blocks.create_attn import AttnLayer
 from ..blocks.depthwise import DepthwiseSeparableConv, InvertedResidual
+from ..blocks.fcb import FCB
 from ..blocks.fused_mbconv import FusedMBConv
+from ..blocks.oct_residual import OctInvertedResidual
 from ..blocks.repconv import RepConvNormAct
 from ..blocks.space_to_depth import SpaceToDepthStem
+from ..blocks.svn import SVN
 from ..blocks.tied import TiedSE
 from ..heads.centernet import CenterNetHead
 from ..registry import register_model
 
 TIED_BLOCKS = 4  # TiedSE blocks B (tiny widths; the paper's 64x saving is at B=8)
+CONTEXT_DILATION = 2  # the FCB's depthwise 3x3 in the context (module docstring)
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,7 @@ class StageCfg:
     expand: float = 4.0
     attn: str | None = None
     dilation: int = 1  # applied to the last block of the stage
-    block: Literal["ir", "fused"] = "ir"
+    block: Literal["ir", "fused", "oct"] = "ir"
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,8 @@ class SpeckNetCfg:
     stem: Literal["conv", "s2d"] = "conv"
     rep: bool = False  # RepVGG branches on every 3x3 conv of stem and blocks
     head_stride: Literal[4, 8] = 4
+    tied: tuple[int, int] = (1, 1)  # (B, G) of the expand and neck pointwise 1x1s; (1, 1) plain
+    context: tuple[Literal["fcb", "svn"], ...] = ()  # on the stride-16 features, in order
 
     def __post_init__(self) -> None:
         if self.stem not in _STEMS:
@@ -96,9 +119,21 @@ class SpeckNetCfg:
             if stage.block not in _BLOCKS:
                 raise ValueError(f"stage block must be one of {sorted(_BLOCKS)}, "
                                  f"got {stage.block!r}")
+        if len(self.tied) != 2 or min(self.tied) < 1:
+            raise ValueError(f"tied must be (blocks, groups), each >= 1, got {self.tied}")
+        if self.tied != (1, 1) and any(s.block != "ir" for s in self.stages):
+            raise ValueError("tied convs replace inverted residuals' expand 1x1s: every "
+                             "stage block must be 'ir'")
+        unknown = sorted(set(self.context) - set(_CONTEXT))
+        if unknown:
+            raise ValueError(f"context must be of {sorted(_CONTEXT)}, got {unknown}")
 
 
-_BLOCKS = {"ir": InvertedResidual, "fused": FusedMBConv}
+_BLOCKS = {"ir": InvertedResidual, "fused": FusedMBConv, "oct": OctInvertedResidual}
+_CONTEXT = {
+    "fcb": lambda ch, act: FCB(ch, dilation=CONTEXT_DILATION, act=act),
+    "svn": lambda ch, act: SVN(ch, reduced_channels=ch // 2),
+}
 
 
 def _conv_stem(in_ch: int, out_ch: int, act: str, rep: bool) -> nn.Module:
@@ -130,6 +165,8 @@ def _block_kwargs(cfg: SpeckNetCfg) -> list[dict]:
                            "attn": _attn(stage.attn, round(in_ch * stage.expand)),
                            "dilation": stage.dilation if i == stage.depth - 1 else 1,
                            "act": cfg.act})
+            if stage.block == "ir":
+                blocks[-1]["tied"] = cfg.tied
             in_ch = stage.out_ch
     if cfg.hidden is not None:
         if len(cfg.hidden) != len(blocks):
@@ -157,7 +194,9 @@ class SpeckNet(nn.Module):
         n = cfg.neck_ch
         self.lateral = nn.ModuleList(ConvNormAct(st.out_ch, n, 1, act=None)
                                      for st in cfg.stages[-levels:])
-        self.smooth = nn.ModuleList(DepthwiseSeparableConv(n, n, act=cfg.act)
+        self.context = nn.Sequential(*(_CONTEXT[name](cfg.stages[-1].out_ch, cfg.act)
+                                       for name in cfg.context))
+        self.smooth = nn.ModuleList(DepthwiseSeparableConv(n, n, act=cfg.act, tied=cfg.tied)
                                     for _ in range(levels - 1))
         self.head = CenterNetHead(n, cfg.num_classes, head_channels=cfg.head_ch,
                                   act=cfg.head_act)
@@ -170,6 +209,7 @@ class SpeckNet(nn.Module):
             x = block(x)
             if i in self.taps:
                 taps.append(x)
+        taps[-1] = self.context(taps[-1])  # (N, C, H/16, W/16); identity without context
         levels = [lat(t) for lat, t in zip(self.lateral, taps, strict=True)]  # fine -> coarse
         top = levels[-1]
         for fine, smooth in zip(reversed(levels[:-1]), self.smooth, strict=True):
@@ -195,8 +235,9 @@ def _create(preset: str, overrides: dict) -> SpeckNet:
     if "stages" in overrides:
         overrides["stages"] = tuple(s if isinstance(s, StageCfg) else StageCfg(**s)
                                     for s in overrides["stages"])
-    if "hidden" in overrides and overrides["hidden"] is not None:
-        overrides["hidden"] = tuple(overrides["hidden"])
+    for key in ("hidden", "tied", "context"):  # JSON configs hold lists
+        if overrides.get(key) is not None:
+            overrides[key] = tuple(overrides[key])
     return SpeckNet(replace(_PRESETS[preset], **overrides))
 
 
@@ -220,12 +261,22 @@ def _nano_fused_stages(expand: float) -> tuple[StageCfg, ...]:
     return (replace(first, block="fused", expand=expand), *rest)
 
 
+def _nano_oct_stages() -> tuple[StageCfg, ...]:
+    first, second, *rest = _PRESETS["nano"].stages
+    return (replace(first, block="oct"), replace(second, block="oct"), *rest)
+
+
 # Issue 15's design variants of nano, one option each (see the module docstring).
 _NANO_VARIANTS = {
     "fused": {"stages": _nano_fused_stages(2.0)},
     "s2d": {"stem": "s2d"},
     "rep": {"rep": True},
     "s8": {"head_stride": 8},
+    "oct": {"stages": _nano_oct_stages()},
+    "tbc": {"tied": (2, 1)},
+    "tgc": {"tied": (2, 2)},
+    "fcb": {"context": ("fcb",)},
+    "fcb-svn": {"context": ("fcb", "svn")},
 }
 
 
@@ -251,3 +302,33 @@ def specknet_nano_rep(**overrides) -> SpeckNet:
 def specknet_nano_s8(**overrides) -> SpeckNet:
     """nano with its head at stride 8."""
     return _create("nano", {**_NANO_VARIANTS["s8"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_oct(**overrides) -> SpeckNet:
+    """nano with octave inverted residuals (gOctConv) in its stride-4 and stride-8 stages."""
+    return _create("nano", {**_NANO_VARIANTS["oct"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_tbc(**overrides) -> SpeckNet:
+    """nano with TBC (B=2) expand 1x1s and neck pointwise 1x1s."""
+    return _create("nano", {**_NANO_VARIANTS["tbc"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_tgc(**overrides) -> SpeckNet:
+    """nano with TGC (B=2, G=2) expand 1x1s and neck pointwise 1x1s."""
+    return _create("nano", {**_NANO_VARIANTS["tgc"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_fcb(**overrides) -> SpeckNet:
+    """nano with an LRNNet FCB on its stride-16 features."""
+    return _create("nano", {**_NANO_VARIANTS["fcb"], **overrides})
+
+
+@register_model(input_size=(3, 320, 320), task="detection")
+def specknet_nano_fcb_svn(**overrides) -> SpeckNet:
+    """nano with an LRNNet FCB, then SVN's reduced non-local context, at stride 16."""
+    return _create("nano", {**_NANO_VARIANTS["fcb-svn"], **overrides})

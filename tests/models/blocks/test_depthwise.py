@@ -103,3 +103,25 @@ def test_inverted_residual_with_tied_se_lowers_fully_to_xnnpack(quantize: bool) 
                                if "executorch_call_delegate" not in str(n.target)
                                and "getitem" not in str(n.target))
     assert not left, f"undelegated: {dict(left)}"
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_tied_expand_equals_its_block_diagonal_dense_conv(groups: int) -> None:
+    """A TBC / TGC expand is the dense 1x1 whose weight holds the one thin filter bank on
+    every diagonal block (arXiv 2009.12021, Sec. 3), zeros elsewhere; the projection stays
+    dense."""
+    from models.blocks.tied import TBC
+
+    torch.manual_seed(0)
+    tied = InvertedResidual(16, 16, expand_ratio=3.0, tied=(2, groups)).eval()
+    plain = InvertedResidual(16, 16, expand_ratio=3.0).eval()
+    plain.load_state_dict(tied.state_dict(), strict=False)  # all but the expand conv
+    thin = tied.expand.conv.conv.weight  # (48/2, 16/2/G, 1, 1)
+    with torch.no_grad():
+        dense = torch.block_diag(*[thin[:, :, 0, 0]] * 2) if groups == 1 else torch.block_diag(
+            *[torch.block_diag(*thin[:, :, 0, 0].chunk(groups)) for _ in range(2)])
+        plain.expand.conv.weight.copy_(dense[:, :, None, None])
+        x = torch.randn(2, 16, 6, 6)
+        torch.testing.assert_close(tied(x), plain(x))
+    assert isinstance(tied.expand.conv, TBC) and isinstance(plain.project.conv, nn.Conv2d)
+    assert thin.numel() * 4 * groups == plain.expand.conv.weight.numel()

@@ -97,6 +97,18 @@ def test_inverted_residual_targets_and_empty_models() -> None:
         DynamicWeightDecay(nn.Conv2d(3, 3, 1))
 
 
+def test_octave_inverted_residual_targets_each_scale_of_expand_and_depthwise() -> None:
+    from models.blocks.oct_residual import OctInvertedResidual
+
+    block = OctInvertedResidual(8, 8, expand_ratio=4)
+    assert decay_targets(block) == [(bn, act) for cbr in (block.expand, block.dw)
+                                    for bn, act in zip(cbr.bns, cbr.acts, strict=True)]
+    assert len(decay_targets(block)) == 4  # two units, two scales; the projection is linear
+    dwd = DynamicWeightDecay(block)
+    block.train()(torch.randn(2, 8, 6, 6))
+    assert dwd().item() > 0
+
+
 def test_decay_groups_exclude_dynamic_gammas_from_l2() -> None:
     block = _block()
     groups = split_decay_groups(block, 5e-3)

@@ -79,3 +79,22 @@ def test_svn_is_non_local() -> None:
     x = torch.randn(1, 16, 16, 16, requires_grad=True)
     svn(x)[0, :, 0, 0].sum().backward()
     assert x.grad[0, :, -1, -1].abs().sum() > 0  # the far corner reaches the first position
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [8, 12])  # HW = 64 = C' (LRNNet at 64 px) and 144 != C'
+def test_the_tflite_conversion_computes_what_eager_does(size: int) -> None:
+    """litert-torch 0.10 fed flatten(2).transpose(1, 2)'s queries as (N, C', HW) to a
+    FULLY_CONNECTED, which TFLite refused unless HW == C' (``SVN.forward``'s note)."""
+    from export.parity import cosine, eager_outputs
+    from export.tflite import export_tflite
+    from firmware_py.runtimes.litert import LiteRTRunner
+
+    torch.manual_seed(0)
+    svn = SVN(16, reduced_channels=64).eval()
+    x = torch.rand(1, 16, size, size)
+    tflite = export_tflite(svn, (x,), precision="fp32")
+    (eager,) = eager_outputs(svn, x)
+    for delegates in (True, False):
+        (got,) = LiteRTRunner(tflite.buffer, delegates=delegates)(x.numpy())
+        assert cosine(eager.ravel(), got.ravel()) > 0.9999

@@ -140,3 +140,44 @@ def test_block_fold_exports_with_static_shapes(module: nn.Module) -> None:
              if n.op == "call_function" and ("view" in str(n.target) or "reshape" in str(n.target))]
     assert views
     assert all(isinstance(d, int) for n in views for d in n.args[1])
+
+
+def test_tied_conv_unit_with_one_block_equals_a_conv_unit() -> None:
+    from models.blocks.conv_bn_act import ConvNormAct
+    from models.blocks.tied import TiedConvNormAct
+
+    tied = TiedConvNormAct(8, 12, 3, blocks=1).eval()
+    plain = ConvNormAct(8, 12, 3).eval()
+    plain.conv.load_state_dict(tied.conv.conv.state_dict())
+    tied.bn.running_mean.uniform_(-0.2, 0.2)
+    plain.bn.load_state_dict(tied.bn.state_dict())
+    x = torch.randn(2, 8, 7, 7)
+    torch.testing.assert_close(tied(x), plain(x))
+    assert isinstance(TiedConvNormAct(8, 12, blocks=2, groups=2).conv, TGC)
+
+
+@pytest.mark.parametrize(("blocks", "groups", "k", "stride", "dilation"),
+                         [(2, 1, 1, 1, 1), (4, 1, 3, 2, 1), (2, 2, 3, 1, 2), (1, 4, 1, 1, 1)])
+def test_untied_conv_computes_what_the_tied_one_does(blocks: int, groups: int, k: int,
+                                                     stride: int, dilation: int) -> None:
+    from models.blocks.tied import grouped_conv
+
+    tied = TGC(16, 24, k, stride, blocks, groups, dilation, bias=True) if groups > 1 else TBC(
+        16, 24, k, stride, blocks, dilation=dilation, bias=True)
+    conv = grouped_conv(tied)
+    assert type(conv) is nn.Conv2d and conv.groups == blocks * groups
+    x = torch.randn(2, 16, 9, 9)
+    torch.testing.assert_close(conv(x), tied(x))
+
+
+def test_untie_model_leaves_no_tied_conv_and_keeps_the_tied_fcs() -> None:
+    from models.blocks.tied import has_tied_convs, untie_model
+
+    model = nn.Sequential(TBC(8, 16, blocks=2), TiedSE(16, blocks=2),
+                          TiedSplitMixer(16, 8, blocks=(1, 2)))
+    x = torch.randn(1, 8, 6, 6)
+    before = model(x)
+    assert has_tied_convs(model)
+    untie_model(model)
+    assert not has_tied_convs(model) and isinstance(model[1].fc1, TFC)
+    torch.testing.assert_close(model(x), before)

@@ -9,14 +9,20 @@ from torch import nn
 
 from firmware_py.decode import decode_centernet
 from firmware_py.manifest import CenterNetDecode
+from models.blocks.fcb import FCB
 from models.blocks.fused_mbconv import FusedMBConv
 from models.blocks.repconv import RepConvNormAct, has_branches, reparameterize_model
 from models.blocks.space_to_depth import SpaceToDepthStem
+from models.blocks.svn import SVN
+from models.blocks.tied import TBC, TGC
 from models.decode import decode as torch_decode
 from models.registry import create_model
 
 VARIANTS = {"specknet-nano-fused": 4, "specknet-nano-s2d": 4, "specknet-nano-rep": 4,
-            "specknet-nano-s8": 8}
+            "specknet-nano-s8": 8, "specknet-nano-oct": 4, "specknet-nano-tbc": 4,
+            "specknet-nano-tgc": 4, "specknet-nano-fcb": 4, "specknet-nano-fcb-svn": 4}
+SEED_VARIANTS = [name for name in VARIANTS if name.split("-")[-1] in ("oct", "tbc", "tgc")
+                 or "-fcb" in name]
 ALL_OPTIONS = {"stem": "s2d", "rep": True, "head_stride": 8,
                "stages": ({"out_ch": 24, "depth": 2, "expand": 2.0, "block": "fused"},
                           {"out_ch": 40, "depth": 2, "expand": 3.0, "attn": "tiedse"},
@@ -33,6 +39,15 @@ def test_outputs_at_the_declared_stride(name: str, stride: int) -> None:
     assert size.shape == offset.shape == (1, 2, 320 // stride, 320 // stride)
 
 
+@pytest.mark.parametrize("name", SEED_VARIANTS)
+def test_seed_variants_keep_nanos_head_shapes_at_other_sizes(name: str) -> None:
+    nano, variant = create_model("specknet-nano").eval(), create_model(name).eval()
+    x = torch.rand(1, 3, 192, 256)  # a stride-16 map of 12x16: SVN resizes its keys to 16x16
+    with torch.no_grad():
+        shapes = [[tuple(o.shape) for o in net(x)] for net in (nano, variant)]
+    assert shapes[0] == shapes[1]
+
+
 def test_each_variant_builds_its_option() -> None:
     assert isinstance(create_model("specknet-nano-fused").blocks[0], FusedMBConv)
     assert isinstance(create_model("specknet-nano-s2d").stem, SpaceToDepthStem)
@@ -40,6 +55,15 @@ def test_each_variant_builds_its_option() -> None:
     assert isinstance(rep.stem, RepConvNormAct)
     assert all(isinstance(b.dw, RepConvNormAct) for b in rep.blocks)
     assert len(create_model("specknet-nano-s8").lateral) == 2
+    octave = create_model("specknet-nano-oct")
+    kinds = [type(b).__name__ for b in octave.blocks]
+    assert kinds == ["OctInvertedResidual"] * 4 + ["InvertedResidual"] * 3
+    for name, tied in (("specknet-nano-tbc", TBC), ("specknet-nano-tgc", TGC)):
+        net = create_model(name)
+        assert all(type(b.expand.conv) is tied for b in net.blocks)
+        assert all(type(s.pw.conv) is tied for s in net.smooth)
+        assert all(type(b.project.conv) is nn.Conv2d for b in net.blocks)
+    assert [type(m) for m in create_model("specknet-nano-fcb-svn").context] == [FCB, SVN]
 
 
 def test_bad_options_are_refused() -> None:
@@ -49,6 +73,28 @@ def test_bad_options_are_refused() -> None:
         create_model("specknet-nano", stem="focus")
     with pytest.raises(ValueError, match="stage block"):
         create_model("specknet-nano", stages=({"out_ch": 24, "depth": 1, "block": "x"},))
+    with pytest.raises(ValueError, match="tied convs"):
+        create_model("specknet-nano-fused", tied=(2, 1))
+    with pytest.raises(ValueError, match="tied must be"):
+        create_model("specknet-nano", tied=(0, 1))
+    with pytest.raises(ValueError, match="context"):
+        create_model("specknet-nano", context=("aspp",))
+    with pytest.raises(ValueError, match="RepVGG"):
+        create_model("specknet-nano-oct", rep=True)
+
+
+def test_a_silent_svn_context_leaves_nano() -> None:
+    """SVN adds its attention through a residual: with the output BN zeroed the net is nano
+    with the same weights (the context sits on the stride-16 features, before the lateral)."""
+    nano = create_model("specknet-nano").eval()
+    svn = create_model("specknet-nano", context=["svn"]).eval()  # a list, as JSON gives it
+    svn.load_state_dict(nano.state_dict(), strict=False)
+    nn.init.zeros_(svn.context[0].proj.bn.weight)
+    nn.init.zeros_(svn.context[0].proj.bn.bias)
+    x = torch.rand(1, 3, 128, 128)
+    with torch.no_grad():
+        for a, b in zip(svn(x), nano(x), strict=True):
+            torch.testing.assert_close(a, b)
 
 
 def test_folded_net_equals_unfolded_in_eval() -> None:
@@ -135,7 +181,8 @@ def test_every_option_exports_int8_to_both_runtimes() -> None:
     assert has_branches(model)  # the caller's net stays unfolded
 
 
-@pytest.mark.parametrize("name", ["specknet-nano-fused", "specknet-nano-rep"])
+@pytest.mark.parametrize("name", ["specknet-nano-fused", "specknet-nano-rep",
+                                  "specknet-nano-oct", "specknet-nano-tbc"])
 def test_pruning_and_dynamic_decay_refuse_what_they_cannot_slice(name: str) -> None:
     from models.blocks.dynamic_decay import DynamicWeightDecay
     from models.prune import channel_masks
@@ -146,3 +193,55 @@ def test_pruning_and_dynamic_decay_refuse_what_they_cannot_slice(name: str) -> N
     if name.endswith("rep"):
         with pytest.raises(ValueError, match="dynamic decay"):
             DynamicWeightDecay(model)
+
+
+def test_export_copy_of_a_tied_net_holds_grouped_convs() -> None:
+    from export.prepare import for_export
+    from models.blocks.tied import has_tied_convs
+
+    model = create_model("specknet-nano-tgc").eval()
+    exported = for_export(model)
+    assert has_tied_convs(model) and not has_tied_convs(exported)
+    assert {b.expand.conv.groups for b in exported.blocks} == {4}
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(exported(x), model(x), strict=True):
+            torch.testing.assert_close(a, b)
+
+
+SEED_OPTIONS = {  # every seed option in two nets (tied convs need plain inverted residuals)
+    "oct-fcb-svn": {"context": ("fcb", "svn"),
+                    "stages": ({"out_ch": 24, "depth": 2, "expand": 3.0, "block": "oct"},
+                               {"out_ch": 40, "depth": 2, "expand": 3.0, "attn": "tiedse",
+                                "block": "oct"},
+                               {"out_ch": 64, "depth": 3, "attn": "tiedse", "dilation": 2})},
+    "tgc": {"tied": (2, 2)},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", SEED_OPTIONS.values(), ids=SEED_OPTIONS)
+def test_seed_options_pass_the_export_gate_in_both_runtimes(options: dict, tmp_path) -> None:
+    """The exporter's whole gate, int8, both runtimes: TFLite's int8 spec and its builtin
+    kernels (XNNPACK off), every .pte op in the XNNPACK delegate, parity with eager and the
+    decoded agreement (``export.bundle``; it raises on a miss)."""
+    from export.bundle import export_bundle
+    from export.keys import generate_keypair, load_private_key
+    from firmware_py.manifest import CenterNetDecode
+    from tests.bundles import scene
+
+    torch.manual_seed(0)
+    model = create_model("specknet-nano", **options).train()
+    with torch.no_grad():  # BN statistics of real-looking tiles, as after training
+        for i in range(3):
+            model(torch.cat([scene(50 + 4 * i + j, 64) for j in range(4)]))
+    private, _ = generate_keypair(tmp_path / "keys")
+    manifest = export_bundle(
+        model.eval(), tmp_path / "bundle", name="seeds", example_input=scene(1000, 64),
+        validation=[scene(1000 + i, 64) for i in range(3)],
+        private_key=load_private_key(private), calibration=[scene(i, 64) for i in range(6)],
+        formats=("tflite", "pte"), precisions=("int8",),
+        decode=CenterNetDecode(num_classes=4, score_threshold=0.05), labels=tuple("abcd"))
+    assert sorted(a.format for a in manifest.artifacts) == ["pte", "tflite"]
+    assert all(a.parity.passed and a.delegated_ops_only for a in manifest.artifacts)
+    assert manifest.metrics["tflite_int8/builtin_vs_xnnpack_min_cosine"] > 0.9
