@@ -172,6 +172,18 @@ class Soak:
                 counter.update(message_key(json.loads(m.payload)) for m in sub.on(f"/{topic}"))
         return keys
 
+    def duplicates(self) -> list[dict[str, Any]]:
+        """Each message received more than once: its key and the broker lives (0 = the first
+        broker, n = after the n-th restart) that delivered it. A message delivered before a
+        kill and again after the restart is one the broker forwarded but whose PUBACK the
+        sink never got: MQTT's at-least-once redelivery (MQTT 3.1.1 Sec. 4.3.2)."""
+        lives: dict[Hashable, list[int]] = {}
+        for life, sub in enumerate(self.subscribers):
+            for m in sub.on("/detections") + sub.on("/stats"):
+                lives.setdefault(message_key(json.loads(m.payload)), []).append(life)
+        return [{"key": list(key), "lives": seen} for key, seen in lives.items()
+                if len(seen) > 1]
+
     def close(self) -> None:
         for sub in self.subscribers:
             sub.close()
@@ -250,6 +262,7 @@ def summarize(soak: Soak, status: int, peak_kb: int, received: dict[str, Counter
             "detections_received": len(detections), "stats_received": len(stats),
             "lost": processed - len(detections), "missing_seqs": missing_seqs(every),
             "duplicated": sum(detections.values()) + sum(stats.values()) - len(every),
+            "duplicates": soak.duplicates(),
             "fps_windows": fps_windows(samples),
             "wall_s": round(samples[-1].t, 1) if samples else 0.0}
 
