@@ -172,6 +172,24 @@ class Soak:
                 counter.update(message_key(json.loads(m.payload)) for m in sub.on(f"/{topic}"))
         return keys
 
+    def gaps(self) -> list[dict[str, Any]]:
+        """Each run of missing sequence numbers (below the highest received), with the broker
+        lives that delivered the message before and after it: a gap between two lives lies
+        at a kill, in what the killed broker had acknowledged to the sink but not yet
+        delivered (MQTT acknowledges hop by hop; a broker without persistence loses it)."""
+        life_of: dict[Hashable, int] = {}
+        for life, sub in enumerate(self.subscribers):
+            for m in sub.on("/detections") + sub.on("/stats"):
+                life_of.setdefault(message_key(json.loads(m.payload)), life)
+        out = []
+        for run in {run for run, _ in life_of}:
+            seqs = sorted(seq for r, seq in life_of if r == run)
+            for before, after in zip(seqs, seqs[1:], strict=False):
+                if after > before + 1:
+                    out.append({"seqs": [before + 1, after - 1],
+                                "lives": [life_of[run, before], life_of[run, after]]})
+        return out
+
     def duplicates(self) -> list[dict[str, Any]]:
         """Each message received more than once: its key and the broker lives (0 = the first
         broker, n = after the n-th restart) that delivered it. A message delivered before a
@@ -262,7 +280,7 @@ def summarize(soak: Soak, status: int, peak_kb: int, received: dict[str, Counter
             "detections_received": len(detections), "stats_received": len(stats),
             "lost": processed - len(detections), "missing_seqs": missing_seqs(every),
             "duplicated": sum(detections.values()) + sum(stats.values()) - len(every),
-            "duplicates": soak.duplicates(),
+            "duplicates": soak.duplicates(), "gaps": soak.gaps(),
             "fps_windows": fps_windows(samples),
             "wall_s": round(samples[-1].t, 1) if samples else 0.0}
 

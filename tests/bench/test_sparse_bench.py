@@ -3,6 +3,8 @@ with CLEAR-MOT switches, the replay detector, the uniform draw's overrides and t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from bench.clips import ReplayModel, Score
 from bench.pipeline import uniform_draw
 from bench.sparse_curves import alone, auc
 from firmware_py.board import load_board
+from firmware_py.decode import Detections
 
 
 def truth(boxes: list[list[float]], ids: list[int]) -> dict:
@@ -40,21 +43,25 @@ def test_score_keeps_a_correspondence_that_still_holds() -> None:
     assert score.summary()["id_switches"] == 0
 
 
-def test_replay_runs_each_distinct_tile_once() -> None:
+def test_replay_runs_each_distinct_tile_once_and_filters_by_threshold() -> None:
     class Model:
         tile_size, labels, calls = (4, 4), ("a",), 0
+        manifest = SimpleNamespace(decode=SimpleNamespace(score_threshold=0.5))
 
         def raw(self, tile):
             Model.calls += 1
-            return [tile.sum()]
+            return tile.mean() / 10
 
-        def decode(self, outputs):
-            return float(outputs[0])
+        def decode(self, outputs, threshold):
+            assert threshold == ReplayModel.FLOOR
+            scores = np.array([outputs, outputs / 2])
+            return Detections(np.zeros((2, 4)), scores, np.zeros(2, int))
 
     replay = ReplayModel(Model())
-    tiles = [np.full((4, 4, 3), v, np.uint8) for v in (1, 2, 1, 1, 2)]
-    found = [replay.decode(replay.raw(t)) for t in tiles]
-    assert found == [48.0, 96.0, 48.0, 48.0, 96.0] and Model.calls == replay.runs == 2
+    tiles = [np.full((4, 4, 3), v, np.uint8) for v in (8, 4, 8, 8, 4)]
+    found = [replay.decode(replay.raw(t)).scores.tolist() for t in tiles]
+    assert found == [[0.8], [], [0.8], [0.8], []] and Model.calls == replay.runs == 2
+    assert replay.decode(replay.raw(tiles[1]), 0.2).scores.tolist() == [0.4, 0.2]
 
 
 def test_the_uniform_draw_and_single_cue_overrides_are_valid_profiles() -> None:
