@@ -6,7 +6,8 @@ Per design (``DESIGNS``: today's nano, its variants, the seed techniques the reg
 reaches, pico and small):
 1. train from scratch with the nano recipe's ``train`` section
    (``models/zoo/specknet-nano.recipe.json``), ``--minutes`` as its wall-clock budget (the
-   schedule anneals within it, ``models.train``), the design's overrides on top;
+   schedule anneals within it, ``models.train``) or ``--steps`` fixed (the same for every
+   design under any load), the design's overrides on top;
 2. (CSNet designs) prune physically at ``|gamma| < threshold`` (``models.prune``; arXiv
    2003.05643 Sec. 3.3), without fine-tuning;
 3. score on the held-out split (``models.validate.evaluate_detector``: 320 tiles, 0.2
@@ -27,7 +28,8 @@ Choices where the issue is silent:
   ``timed_here: false`` (not comparable to this run's timings).
 - Training is in this process, one design after the other, so designs never share the CPU.
 
-    .venv/bin/python bench/pareto.py [--minutes 10] [--designs nano,nano-s8] [--threads 2]
+    .venv/bin/python bench/pareto.py [--minutes 10 | --steps 1000] [--val-images 12]
+        [--designs nano,nano-s8] [--threads 2]
 """
 
 from __future__ import annotations
@@ -118,22 +120,37 @@ def train_design(design: Design, args: argparse.Namespace, data: Path, out: Path
     recipe = json.loads(RECIPE.read_text())["train"]
     values = {**recipe, "data": str(data), "model": design.model, "out": str(out),
               "model_config": {**recipe.get("model_config", {}), **design.model_config},
-              "max_minutes": args.minutes, "threads": args.threads, "init": None,
-              **design.train}
+              "max_minutes": None if args.steps else args.minutes, "threads": args.threads,
+              "init": None,
+              **steps_budget(args.steps, recipe), **design.train}
     return train(make_config(values, f"design {design.name}"))
 
 
+def steps_budget(steps: int | None, recipe: dict) -> dict:
+    """TrainConfig fields that fix the run at ``steps`` optimiser steps (the same for every
+    design whatever the machine's load), warm-up at the recipe's share of its own steps."""
+    if steps is None:
+        return {}
+    per_epoch = recipe["steps_per_epoch"]
+    share = recipe["warmup_steps"] / (recipe["epochs"] * per_epoch)
+    epochs = max(1, round(steps / per_epoch))
+    return {"epochs": epochs, "warmup_steps": round(share * epochs * per_epoch)}
+
+
 def trained_model(design: Design, ckpt: Path) -> tuple[torch.nn.Module, dict]:
-    """The checkpoint's net (pruned if the design says so) and what pruning did."""
-    from models.checkpoint import model_from_checkpoint
+    """The checkpoint's net (pruned if the design says so), the steps it trained and what
+    pruning did."""
+    from models.checkpoint import load_checkpoint, model_from_checkpoint
     from models.prune import channel_masks, prune_network
 
     model, meta = model_from_checkpoint(ckpt)
+    trained = {"steps": load_checkpoint(ckpt.with_name("last.pt"))["meta"]["step"],
+               "best_step": meta["meta"]["step"]}
     if design.prune is None:
-        return model.eval(), {}
+        return model.eval(), trained
     pruned, _, report = prune_network(model, meta["model"], meta["config"],
                                       channel_masks(model, design.prune))
-    return pruned.eval(), {"hidden_kept": round(report.kept_fraction, 3)}
+    return pruned.eval(), {**trained, "hidden_kept": round(report.kept_fraction, 3)}
 
 
 def export_design(model: torch.nn.Module, out: Path, calibration: list, gate: list
@@ -173,7 +190,7 @@ def run_design(design: Design, args: argparse.Namespace, data: Path, heldout,
     cached = out / "row.json"
     if args.reuse and cached.is_file():
         return json.loads(cached.read_text())
-    log.info("%s: training %g min (%s)", design.name, args.minutes, design.technique)
+    log.info("%s: training %s (%s)", design.name, budget(args), design.technique)
     ckpt = train_design(design, args, data, out)
     model, pruned = trained_model(design, ckpt)
     m = evaluate_detector(model, heldout.records, heldout.names, tile_size=TILE,
@@ -276,19 +293,33 @@ def markdown(rows: list[dict], header: str) -> str:
 
 def make_data(args: argparse.Namespace) -> tuple[Path, Path]:
     """The recipe's train split and held-out split (``--train-images`` / ``--heldout-images``
-    may shrink them), written once."""
+    may shrink them), written once. ``--val-images`` keeps the train scenes and sets the size
+    of the val split, which training validates on only at its end here (the rows are scored
+    on the held-out split)."""
     from models.data.synth import SynthConfig, write_dataset
 
     recipe = json.loads(RECIPE.read_text())
     out = []
     for key, images, val in (("data", args.train_images, recipe["data"]["val_fraction"]),
                              ("heldout", args.heldout_images, 1.0)):
-        cfg, folder = recipe[key], args.work / "data" / key
+        cfg, name = recipe[key], key
+        images = images or cfg["images"]
+        if key == "data" and args.val_images is not None:
+            n_train = images - round(images * val)
+            images, name = n_train + args.val_images, f"{key}-val{args.val_images}"
+            val = args.val_images / images
+        folder = args.work / "data" / name
         if not (folder / "data.yaml").is_file():
             write_dataset(folder, SynthConfig(width=cfg["width"], height=cfg["height"]),
-                          images=images or cfg["images"], seed=cfg["seed"], val_fraction=val)
+                          images=images, seed=cfg["seed"], val_fraction=val)
         out.append(folder / "data.yaml")
     return out[0], out[1]
+
+
+def budget(args: argparse.Namespace) -> str:
+    if args.steps is None:
+        return f"{args.minutes:g} min"
+    return f"{args.steps} steps"
 
 
 def parse() -> argparse.Namespace:
@@ -297,10 +328,14 @@ def parse() -> argparse.Namespace:
     p.add_argument("--designs", type=lambda s: s.split(","), default=names,
                    help=f"comma-separated, of {', '.join(names)}")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget per design")
+    p.add_argument("--steps", type=int, default=None, help="fixed optimiser steps per design "
+                   "(rounded to the recipe's epochs), in place of --minutes")
     p.add_argument("--threads", type=int, default=2, help="training, export and runtimes")
     p.add_argument("--rounds", type=int, default=100, help="interleaved latency rounds")
     p.add_argument("--train-images", type=int, default=None, help="default: the recipe's")
     p.add_argument("--heldout-images", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--val-images", type=int, default=None,
+                   help="size of training's own val split (default: the recipe's)")
     p.add_argument("--num-calib", type=int, default=64, help="int8 calibration tiles")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "bench" / "pareto")
     p.add_argument("--peers-json", type=Path, default=ROOT / "runs" / "bench" / "peers.json")
@@ -336,15 +371,16 @@ def main() -> None:
     rows += peer_rows(args.peers_json)
     time_all(rows, gate[0].numpy(), args.threads, args.rounds)
     mark_fronts(rows)
-    header = (f"`bench/pareto.py` on {machine()}: {args.minutes:g} min of training per design, "
+    header = (f"`bench/pareto.py` on {machine()}: {budget(args)} of training per design, "
               f"held-out {len(heldout.records)} images; int8 latency at 1x3x{TILE}x{TILE}, "
               f"{args.threads} threads, median of {args.rounds} interleaved rounds")
     table = markdown(rows, header)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"header": header, "minutes": args.minutes,
+                                     "steps": args.steps,
                                      "threads": args.threads, "rows": rows}, indent=1,
                                     default=float))
-    plot(rows, args.png, title=header.split(":")[0] + f", {args.minutes:g} min/design")
+    plot(rows, args.png, title=header.split(":")[0] + f", {budget(args)}/design")
     print(table)
     print(f"wrote {args.json} and {args.png}")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ class Soak:
         self.subscribers = [Collector(self.broker.sub_port)]
         self.outages = Outages(random.Random(args.seed), args.up_s, args.down_s)
         self.samples: list[Sample] = []
+        self.subscriber_drops: list[dict[str, Any]] = []
         self.health = folder / "health.json"
 
     def command(self) -> list[str]:
@@ -145,10 +147,19 @@ class Soak:
         if out.down:
             self._restart()
         elif self._frames() < self.args.frames * (1 - self.args.quiet_tail):
+            self.check_subscriber()
             self.broker.kill()
             out.down = True
             out.spans.append((self._frames(), self._frames()))
         out.plan(now)
+
+    def check_subscriber(self) -> None:
+        """Record a subscriber the live broker dropped before its kill (a loss the bench
+        made, not the sink: nothing reads that life's later messages)."""
+        sub = self.subscribers[-1]
+        if sub.dropped:
+            self.subscriber_drops.append({"life": len(self.subscribers) - 1,
+                                          "frame": self._frames(), "reason": sub.dropped[0]})
 
     def _restart(self) -> None:
         self.broker.start(admit_sink=False)
@@ -281,6 +292,7 @@ def summarize(soak: Soak, status: int, peak_kb: int, received: dict[str, Counter
             "lost": processed - len(detections), "missing_seqs": missing_seqs(every),
             "duplicated": sum(detections.values()) + sum(stats.values()) - len(every),
             "duplicates": soak.duplicates(), "gaps": soak.gaps(),
+            "subscriber_drops": soak.subscriber_drops,
             "fps_windows": fps_windows(samples),
             "wall_s": round(samples[-1].t, 1) if samples else 0.0}
 
@@ -306,8 +318,12 @@ def main() -> None:
         try:
             status, peak = soak.run()
             received = soak.received()
+            soak.check_subscriber()
         finally:
             soak.close()
+            for name in ("mosquitto.log", "run.log"):
+                if (Path(tmp) / name).is_file():
+                    shutil.copy(Path(tmp) / name, args.out / name)
     summary = summarize(soak, status, peak, received)
     plot(soak.samples, soak.outages.spans, args.out / "soak.png")
     (args.out / "soak.json").write_text(json.dumps(summary, indent=1))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.pareto import DESIGNS, mark_fronts, markdown, pareto_front, peer_rows
+from bench.pareto import DESIGNS, mark_fronts, markdown, pareto_front, peer_rows, steps_budget
 from bench.pareto_plot import plot
 from models.registry import create_model
 
@@ -72,3 +72,11 @@ def test_peer_rows_read_accuracy_files_and_other_run_latency(tmp_path: Path) -> 
     assert row["files"] == {"tflite": str(tflite)}
     assert row["other_run_ms"] == {"pte": 7.5}
     assert peer_rows(tmp_path / "missing.json") == []
+
+
+def test_a_steps_budget_fixes_the_run_and_keeps_the_recipes_warmup_share() -> None:
+    recipe = {"epochs": 45, "steps_per_epoch": 100, "warmup_steps": 300}
+    assert steps_budget(None, recipe) == {}
+    assert steps_budget(1200, recipe) == {"epochs": 12, "warmup_steps": 80}
+    assert steps_budget(4500, recipe) == {"epochs": 45, "warmup_steps": 300}
+    assert steps_budget(10, recipe) == {"epochs": 1, "warmup_steps": 7}

@@ -10,11 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # a process that stages a bundle and stays inside the staging until it is signalled; Ctrl-C
-# reaches it as in a terminal even when the suite runs as a background job (whose shell
-# starts it with SIGINT ignored, an ignore that Python would keep)
+# and a hang-up reach it as in a terminal even when the suite runs as a background job (whose
+# shell starts it with SIGINT ignored) or under nohup (SIGHUP ignored), ignores that the
+# staging respects; argv[2] == "nohup" keeps SIGHUP ignored
 STAGE = """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_IGN if sys.argv[2:] == ["nohup"] else signal.SIG_DFL)
 from export.bundle import staging
 with staging(sys.argv[1]) as root:
     (root / "model.tflite").write_bytes(b"partial")
@@ -37,8 +39,8 @@ def _staged(parent: Path, timeout: float) -> bool:
     return False
 
 
-def _stage(dest: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", STAGE, str(dest)], cwd=ROOT,
+def _stage(dest: Path, *flags: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", STAGE, str(dest), *flags], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "staged"
     return proc
@@ -53,6 +55,17 @@ def test_signal_inside_staging_removes_it(tmp_path, sig, code) -> None:
     proc.send_signal(sig)
     returncode = proc.wait(timeout=30)
     assert returncode != 0 and (code is None or returncode == code)
+    assert _entries(tmp_path) == []
+
+
+def test_an_ignored_hangup_stays_ignored(tmp_path) -> None:
+    """Under nohup a hang-up does not end the export; SIGTERM still cleans up."""
+    proc = _stage(tmp_path / "bundle", "nohup")
+    proc.send_signal(signal.SIGHUP)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     assert _entries(tmp_path) == []
 
 

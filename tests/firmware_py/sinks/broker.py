@@ -110,15 +110,18 @@ def _accepts(port: int) -> bool:
 
 class Collector:
     """A paho subscriber to ``specks/#`` at QoS 1 that records ``(topic, payload, qos,
-    retain)`` of every message."""
+    retain)`` of every message, and in ``dropped`` the reason of each disconnection (it does
+    not reconnect)."""
 
     def __init__(self, port: int, topic: str = "specks/#") -> None:
         self.messages: list[mqtt.MQTTMessage] = []
+        self.dropped: list[str] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, reconnect_on_failure=False)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.on_disconnect = lambda c, u, f, reason, p: self.dropped.append(str(reason))
         self.client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
         self.client.connect("127.0.0.1", port, keepalive=5)
         self.client.loop_start()
