@@ -185,9 +185,10 @@ class Soak:
 
     def gaps(self) -> list[dict[str, Any]]:
         """Each run of missing sequence numbers (below the highest received), with the broker
-        lives that delivered the message before and after it: a gap between two lives lies
-        at a kill, in what the killed broker had acknowledged to the sink but not yet
-        delivered (MQTT acknowledges hop by hop; a broker without persistence loses it)."""
+        lives that delivered the message before and after it. A gap between two lives lies
+        at a kill (what the killed broker had acknowledged to the sink but not yet delivered
+        is gone: MQTT acknowledges hop by hop and this broker keeps nothing on disk); a gap
+        inside one life is not explained by a kill."""
         life_of: dict[Hashable, int] = {}
         for life, sub in enumerate(self.subscribers):
             for m in sub.on("/detections") + sub.on("/stats"):

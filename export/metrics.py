@@ -47,7 +47,8 @@ from .calibration import normalise
 # ``firmware_py.runtimes.Runner.__call__`` does, and ``eager_forward`` for PyTorch).
 Forward = Callable[[np.ndarray], Sequence[np.ndarray]]
 
-SUMMARY = {"mAP50": "map50", "mAP50-95": "map50_95", "AP_small": "ap_small"}
+SUMMARY = {"mAP50": "map50", "mAP50-95": "map50_95", "AP_small": "ap_small",
+           "AP30_tiny": "ap30_tiny"}
 
 
 def eager_forward(model: nn.Module) -> Forward:
@@ -140,6 +141,7 @@ class DetectionEvaluator:
 
 
 def summary(metrics: DetectionMetrics) -> dict[str, float]:
-    """``mAP50``, ``mAP50-95``, ``AP_small`` (fractions), leaving out undefined ones."""
+    """``mAP50``, ``mAP50-95``, ``AP_small``, ``AP30_tiny`` (fractions), leaving out
+    undefined ones."""
     values = {key: float(getattr(metrics, attr)) for key, attr in SUMMARY.items()}
     return {k: round(v, 5) for k, v in values.items() if not math.isnan(v)}

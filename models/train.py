@@ -412,7 +412,8 @@ class Trainer:
         self.budget.reserve(self.eval_s)
         self._last_val = (self.progress(), self.clock())
         return {"mAP50": result["map50"], "mAP50_95": result["map50_95"],
-                "AP_small": result["ap_small"], "operating_point": result["operating_point"],
+                "AP_small": result["ap_small"], "AP30_tiny": result["ap30_tiny"],
+                "operating_point": result["operating_point"],
                 "images": result["num_images"], "objects": result["num_gt"]}
 
 

@@ -132,3 +132,17 @@ def test_bad_inputs_rejected() -> None:
     bad[0]["labels"] = np.array([0, 0, 3])
     with pytest.raises(ValueError, match="labels"):
         evaluate(bad, [], NAMES)
+
+
+def test_tiny_ap_counts_objects_under_8_px_at_iou_0_3() -> None:
+    gt, pred = _gt(), _perfect(_gt())
+    pred[0]["boxes"][1] += [3, 0, 3, 0]  # the 6x6 px bird, 3 px off: IoU 1/3
+    m = evaluate(gt, pred, NAMES)
+    assert m.ap30_tiny == pytest.approx(1.0) and m.ap_small < 1.0
+    pred[0]["boxes"][1] += [1, 0, 1, 0]  # 4 px off: IoU 0.2
+    assert evaluate(gt, pred, NAMES).ap30_tiny == pytest.approx(0.0)
+    pred = _perfect(gt)
+    pred[1]["boxes"][1] += [100, 100, 100, 100]  # the 12x12 px bird missed: not tiny
+    assert evaluate(gt, pred, NAMES).ap30_tiny == pytest.approx(1.0)
+    big = [{**g, "boxes": g["boxes"] * 2} for g in gt]  # nothing under 8 px
+    assert math.isnan(evaluate(big, _perfect(big), NAMES).ap30_tiny)
