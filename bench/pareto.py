@@ -122,7 +122,8 @@ def train_design(design: Design, args: argparse.Namespace, data: Path, out: Path
               "model_config": {**recipe.get("model_config", {}), **design.model_config},
               "max_minutes": None if args.steps else args.minutes, "threads": args.threads,
               "init": None,
-              **steps_budget(args.steps, recipe), **design.train}
+              **steps_budget(args.steps, recipe), **design.train,
+              **({} if args.seed is None else {"seed": args.seed})}
     return train(make_config(values, f"design {design.name}"))
 
 
@@ -342,6 +343,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=10.0, help="training budget per design")
     p.add_argument("--steps", type=int, default=None, help="fixed optimiser steps per design "
                    "(rounded to the recipe's epochs), in place of --minutes")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default: the "
+                   "recipe's); another seed in another --work shows the spread of a score")
     p.add_argument("--threads", type=int, default=2, help="training, export and runtimes")
     p.add_argument("--rounds", type=int, default=100, help="interleaved latency rounds")
     p.add_argument("--train-images", type=int, default=None, help="default: the recipe's")
@@ -389,7 +392,7 @@ def main() -> None:
     table = markdown(rows, header)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"header": header, "minutes": args.minutes,
-                                     "steps": args.steps,
+                                     "steps": args.steps, "seed": args.seed,
                                      "threads": args.threads, "rows": rows}, indent=1,
                                     default=float))
     plot(rows, args.png, title=header.split(":")[0] + f", {budget(args)}/design")
