@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from firmware_py.shipped import ZOO_KEYS
 from firmware_py.verify import BundleError, load_trusted_keys, verify_bundle
 from firmware_py.verify_child import verify_in_child
 
@@ -59,7 +60,7 @@ def test_untrusted_key_names_the_flag(signed: tuple[Path, Path], tmp_path: Path)
     bundle, _ = signed
     other = tmp_path / "other"
     other.mkdir()
-    shutil.copy(ROOT / "board_configs/trusted_keys/specks-zoo.pub", other)
+    shutil.copy(ZOO_KEYS / "specks-zoo.pub", other)  # a real key, not the bundle's
     with pytest.raises(BundleError, match="untrusted key.*--trusted-keys"):
         verify_in_child(bundle, [other])
 
