@@ -189,10 +189,7 @@ class Soak:
         at a kill (what the killed broker had acknowledged to the sink but not yet delivered
         is gone: MQTT acknowledges hop by hop and this broker keeps nothing on disk); a gap
         inside one life is not explained by a kill."""
-        life_of: dict[Hashable, int] = {}
-        for life, sub in enumerate(self.subscribers):
-            for m in sub.on("/detections") + sub.on("/stats"):
-                life_of.setdefault(message_key(json.loads(m.payload)), life)
+        life_of = {key: seen[0] for key, seen in self.lives().items()}
         out = []
         for run in {run for run, _ in life_of}:
             seqs = sorted(seq for r, seq in life_of if r == run)
@@ -207,12 +204,16 @@ class Soak:
         broker, n = after the n-th restart) that delivered it. A message delivered before a
         kill and again after the restart is one the broker forwarded but whose PUBACK the
         sink never got: MQTT's at-least-once redelivery (MQTT 3.1.1 Sec. 4.3.2)."""
+        return [{"key": list(key), "lives": seen} for key, seen in self.lives().items()
+                if len(seen) > 1]
+
+    def lives(self) -> dict[Hashable, list[int]]:
+        """Each message key and the broker lives that delivered it, in order."""
         lives: dict[Hashable, list[int]] = {}
         for life, sub in enumerate(self.subscribers):
             for m in sub.on("/detections") + sub.on("/stats"):
                 lives.setdefault(message_key(json.loads(m.payload)), []).append(life)
-        return [{"key": list(key), "lives": seen} for key, seen in lives.items()
-                if len(seen) > 1]
+        return lives
 
     def close(self) -> None:
         for sub in self.subscribers:
