@@ -16,7 +16,13 @@ starts in the last ``--quiet-tail`` of the frames, so the run's final flush find
 Messages are told apart by :func:`message_key`: ``(run_id, seq)``, the run's id and its one
 sequence over detections and stats (:mod:`firmware_py.sinks.stamp`). Lost = detection messages
 not received (one per processed frame), and sequence numbers of either kind missing below the
-highest received; duplicated = receptions beyond the first. The peak is ``ru_maxrss``
+highest received. The sink delivers at least once (QoS 1, plus the acknowledged window it sends
+again after each reconnect), so the same message reaches the subscriber more than once
+(``wire_repeats``: receptions beyond the first, each listed with the broker lives that
+delivered it); what a user's consumer gets is what ``specks listen``'s
+:class:`~firmware_py.sinks.dedupe.Deduplicator` passes, fed every reception in arrival order,
+and duplicated = detection messages it passes beyond one per ``(run_id, frame_id)`` (a frame
+sent twice under two keys, which no consumer could drop). The peak is ``ru_maxrss``
 (``wait4``); growth is the least-squares slope of RSS over frames after ``--warmup`` frames,
 per 10k frames. Writes ``soak.png`` (RSS and fps over frames, outages shaded) and
 ``soak.json`` in ``--out``.
@@ -51,6 +57,7 @@ from bench.clips import ensure_scene  # noqa: E402
 from bench.memory import cpu_name  # noqa: E402
 from bench.procmem import reap, status_kb  # noqa: E402
 from firmware_py.device.health import read_health  # noqa: E402
+from firmware_py.sinks.dedupe import Deduplicator  # noqa: E402
 from tests.firmware_py.sinks.broker import Broker, Collector, find_mosquitto  # noqa: E402
 
 
@@ -183,6 +190,16 @@ class Soak:
                 counter.update(message_key(json.loads(m.payload)) for m in sub.on(f"/{topic}"))
         return keys
 
+    def duplicated(self) -> int:
+        """Detection messages a deduplicating consumer passes beyond one per frame."""
+        dedupe, frames = Deduplicator(), Counter()
+        for sub in self.subscribers:
+            for m in sub.on("/detections"):
+                payload = json.loads(m.payload)
+                if dedupe.first(payload):
+                    frames[payload["run_id"], payload["frame_id"]] += 1
+        return sum(frames.values()) - len(frames)
+
     def gaps(self) -> list[dict[str, Any]]:
         """Each run of missing sequence numbers (below the highest received), with the broker
         lives that delivered the message before and after it. A gap between two lives lies
@@ -203,7 +220,8 @@ class Soak:
         """Each message received more than once: its key and the broker lives (0 = the first
         broker, n = after the n-th restart) that delivered it. A message delivered before a
         kill and again after the restart is one the broker forwarded but whose PUBACK the
-        sink never got: MQTT's at-least-once redelivery (MQTT 3.1.1 Sec. 4.3.2)."""
+        sink never got (MQTT's at-least-once redelivery, MQTT 3.1.1 Sec. 4.3.2), or one of the
+        acknowledged window the sink sends again after a reconnect."""
         return [{"key": list(key), "lives": seen} for key, seen in self.lives().items()
                 if len(seen) > 1]
 
@@ -292,8 +310,9 @@ def summarize(soak: Soak, status: int, peak_kb: int, received: dict[str, Counter
             "runs": len({run for run, _ in every}),
             "detections_received": len(detections), "stats_received": len(stats),
             "lost": processed - len(detections), "missing_seqs": missing_seqs(every),
-            "duplicated": sum(detections.values()) + sum(stats.values()) - len(every),
-            "duplicates": soak.duplicates(), "gaps": soak.gaps(),
+            "duplicated": soak.duplicated(),
+            "wire_repeats": sum(detections.values()) + sum(stats.values()) - len(every),
+            "wire_repeat_examples": soak.duplicates()[:20], "gaps": soak.gaps(),
             "subscriber_drops": soak.subscriber_drops,
             "fps_windows": fps_windows(samples),
             "wall_s": round(samples[-1].t, 1) if samples else 0.0}

@@ -43,12 +43,12 @@ class DeploymentOptions:
     power_budget_w: float | None = None
 
 
-def mqtt_fields(url: str) -> dict[str, Any]:
-    """``sinks.mqtt`` fields of an ``--mqtt`` URL. The messages never repeat the URL, which
-    may hold a password."""
+def mqtt_fields(url: str, option: str = "--mqtt") -> dict[str, Any]:
+    """``sinks.mqtt`` fields of a broker URL (errors name the ``option`` that gave it, never
+    the URL, which may hold a password)."""
     parts = urlsplit(url if "://" in url else f"mqtt://{url}")
     if parts.password is not None:
-        raise ValueError(f"--mqtt: a password in the URL is visible to every user in ps; "
+        raise ValueError(f"{option}: a password in the URL is visible to every user in ps; "
                          f"{PASSWORD_HELP}")
     tls = MQTT_SCHEMES.get(parts.scheme)
     try:
@@ -56,7 +56,7 @@ def mqtt_fields(url: str) -> dict[str, Any]:
     except ValueError:
         port = -1
     if tls is None or not parts.hostname or port == -1:
-        raise ValueError("--mqtt: expected mqtt://[user@]host[:port] or mqtts://...")
+        raise ValueError(f"{option}: expected mqtt://[user@]host[:port] or mqtts://...")
     fields: dict[str, Any] = {"host": parts.hostname, "port": port or PORTS[tls], "tls": tls}
     if parts.username:
         fields["username"] = unquote(parts.username)

@@ -14,9 +14,17 @@ the broker receives messages in spool order. While the broker is away messages p
 spool; on reconnect the spool is replayed from its head, oldest first, before anything newer.
 Messages survive a restart of the process. A message is lost only when the spool's bound is
 hit (oldest first; counted in ``dropped``, logged, and reported in the stats). QoS 1 is
-at-least-once: a message sent but unacknowledged when the link died is sent again, so a
-consumer should drop duplicates by ``(run_id, seq)`` (:mod:`~firmware_py.sinks.stamp`), never
-by ``frame_id``, which restarts with every run. A message is stamped before it is spooled, so
+at-least-once: a message sent but unacknowledged when the link died is sent again.
+
+MQTT acknowledges hop by hop: a broker's PUBACK says it took the message, not that any
+subscriber got it, and a broker killed between the two (without persistence, or before its
+next save) loses what it had queued for its subscribers, where no QoS can see it. So after
+every reconnect the sender first publishes again the last ``resend_acked`` acknowledged
+messages (kept in memory, oldest first; they precede the spool head, so order holds), then
+the spool. What a dying broker acknowledged but never delivered arrives; what it delivered
+arrives twice. Consumers drop repeats by ``(run_id, seq)``
+(:class:`~firmware_py.sinks.dedupe.Deduplicator`, ``specks listen``), never by ``frame_id``,
+which restarts with every run. A message is stamped before it is spooled, so
 one replayed by a later run keeps the run id and sequence number of the run that made it.
 
 State: :meth:`MqttSink.status` puts ``mqtt_state`` (``connected`` / ``disconnected``) and
@@ -52,7 +60,7 @@ from firmware_py.sinks import Sink, register_sink
 from firmware_py.sinks.message import DetectionMessage, dumps, stats_payload
 from firmware_py.sinks.mqtt_config import MqttConfig, credentials, tls_context
 from firmware_py.sinks.outage import Outage
-from firmware_py.sinks.spool import Spool
+from firmware_py.sinks.spool import Spool, SpoolEntry
 
 try:
     import paho.mqtt.client as mqtt
@@ -114,6 +122,9 @@ class MqttSink(Sink):
         self.delivered = 0
         self.connects = 0
         self.unacked = 0  # handed to the broker in this session, not yet acknowledged
+        self.resent = 0
+        self._recent: collections.deque[tuple[str, bytes]] = collections.deque(
+            maxlen=config.resend_acked)  # the last acknowledged (topic, payload), oldest first
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._flush_deadline = float("inf")
@@ -142,7 +153,7 @@ class MqttSink(Sink):
 
     def counters(self) -> dict[str, int]:
         return {"queued": len(self.spool), "unacked": self.unacked, "delivered": self.delivered,
-                "dropped": self.spool.dropped, "connects": self.connects,
+                "dropped": self.spool.dropped, "resent": self.resent, "connects": self.connects,
                 "connected": int(self.connected)}
 
     def status(self) -> dict[str, Any]:
@@ -262,16 +273,21 @@ class MqttSink(Sink):
         is lost, or on close until the queue is empty or the flush deadline passes."""
         session = self._session
         assert session is not None
-        inflight: dict[int, int] = {}  # paho mid -> spool seq
+        if not self._resend(client):
+            return
+        inflight: dict[int, SpoolEntry] = {}  # paho mid -> what it carries
         sent_upto = 0
         while not session.lost.is_set():
             self._wake.clear()
-            acked = [inflight.pop(mid) for mid in _drain(session.acks) if mid in inflight]
+            acked = sorted((inflight.pop(mid) for mid in _drain(session.acks) if mid in inflight),
+                           key=lambda entry: entry.seq)
             if acked:
-                self.spool.remove(acked)
+                seqs = [entry.seq for entry in acked]
+                self.spool.remove(seqs)
+                self._recent.extend((entry.topic, entry.payload) for entry in acked)
                 self.delivered += len(acked)
                 if self.outage.active:
-                    self.outage.delivered(acked, self.spool.bounds(), self.spool.dropped)
+                    self.outage.delivered(seqs, self.spool.bounds(), self.spool.dropped)
             if self._closing.is_set() and (
                     not inflight and not len(self.spool)
                     or time.monotonic() > self._flush_deadline):
@@ -281,11 +297,22 @@ class MqttSink(Sink):
                 info = client.publish(entry.topic, entry.payload, qos=self.config.qos)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     return  # the link went down under us; the entry stays spooled
-                inflight[info.mid] = entry.seq
+                inflight[info.mid] = entry
                 sent_upto = entry.seq
             self.unacked = len(inflight)
             self._wake.wait(0.5)
         self.outage.lost(len(self.spool), len(inflight), self.spool.dropped)
+
+    def _resend(self, client: Any) -> bool:
+        """Publish the last acknowledged messages again (their acknowledgements are not
+        awaited: they already left the spool). False if the link went down meanwhile."""
+        for topic, payload in list(self._recent):
+            if client.publish(topic, payload, qos=self.config.qos).rc != mqtt.MQTT_ERR_SUCCESS:
+                return False
+            self.resent += 1
+        if self._recent:
+            log.debug("mqtt: sent the last %d acknowledged messages again", len(self._recent))
+        return True
 
     def _disconnect(self, client: Any) -> None:
         session, self._session = self._session, None

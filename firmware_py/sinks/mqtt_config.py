@@ -72,6 +72,10 @@ class MqttConfig(SinkConfig):
     reconnect_min_s: float = Field(0.5, gt=0, le=600, description="first reconnect delay")
     reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="reconnect delay cap")
     inflight: int = Field(20, ge=1, le=1000, description="unacknowledged publishes at once")
+    resend_acked: int = Field(100, ge=0, le=10_000, description="after a reconnect, send the "
+                              "last this many acknowledged messages again first: what a broker "
+                              "that died acknowledged but had not yet delivered is not lost "
+                              "(consumers drop repeats by (run_id, seq)); 0 = never")
     spool_path: str = Field("spool/mqtt.sqlite3", min_length=1, max_length=4096,
                             description="on-disk queue file (SQLite), kept across restarts; "
                             "relative to the working directory (the device root under "

@@ -151,6 +151,31 @@ def test_broker_killed_mid_stream_loses_nothing_and_keeps_order(tmp_path, mosqui
     assert first_seen(ids) == list(range(40))
 
 
+@pytest.mark.parametrize("resend_acked", [100, 3])
+def test_what_a_killed_broker_acknowledged_but_never_delivered_is_sent_again(
+        tmp_path, mosquitto, collector, resend_acked):
+    # no subscriber in the first life: the broker acknowledges 0-4 and delivers them to nobody,
+    # as a broker killed before it forwarded its queue does
+    sink = make_sink(tmp_path, mosquitto.port, resend_acked=resend_acked)
+    try:
+        for i in range(5):
+            sink.publish_detections(frame(i))
+        wait_for(lambda: sink.counters()["delivered"] == 5, what="5 acknowledged")
+        mosquitto.kill()
+        wait_for(lambda: not sink.connected, what="sink to notice")
+        mosquitto.start(admit_sink=False)
+        sub = collector(mosquitto.sub_port)
+        mosquitto.admit_sink()
+        for i in range(5, 8):
+            sink.publish_detections(frame(i))
+        wait_for(lambda: 7 in frame_ids(sub.on("/detections")), what="the new messages")
+    finally:
+        sink.close()
+    kept = min(resend_acked, 5)
+    assert frame_ids(sub.on("/detections")) == list(range(5 - kept, 8))
+    assert sink.counters()["resent"] == kept
+
+
 def test_spool_survives_a_restart_of_the_sink(tmp_path, mosquitto, collector):
     mosquitto.kill()  # no broker: everything stays in the spool
     sink = make_sink(tmp_path, mosquitto.port, flush_timeout_s=0.0)
@@ -209,8 +234,8 @@ def test_stats_carry_the_connection_state_and_the_spool_depth(tmp_path, mosquitt
         mosquitto.admit_sink()
         wait_for(lambda: len(sink.spool) == 0, timeout=30.0, what="the replay")
         records.append(emitter.emit(3.0))
-        wait_for(lambda: len(sub.on("/stats")) == 2, timeout=30.0,
-                 what="the replayed and the new stats")
+        wait_for(lambda: len(sub.on("/stats")) == 3, timeout=30.0,
+                 what="the acknowledged one sent again, the replayed and the new stats")
     finally:
         sink.close()
         emitter.close()
@@ -220,7 +245,7 @@ def test_stats_carry_the_connection_state_and_the_spool_depth(tmp_path, mosquitt
         == states
     published = [json.loads(m.payload) for m in sub.on("/stats")]
     assert [(p["seq"], p["mqtt_state"], p["spool_depth"]) for p in published] == [
-        (1, "disconnected", 4), (2, "connected", 0)]
+        (0, "connected", 0), (1, "disconnected", 4), (2, "connected", 0)]
 
 
 def test_full_spool_drops_oldest_and_reports_it(tmp_path, mosquitto, collector):
