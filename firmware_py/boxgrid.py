@@ -79,3 +79,13 @@ def overlapping_pairs(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     corner = np.floor(lo / side).astype(np.int64) - origin  # (P, 2) its cell
     keep = (hi > lo).all(axis=1) & (key[a] == corner[:, 1] * width + corner[:, 0])
     return valid[i[keep]], valid[j[keep]]
+
+
+def cross_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ia, ib)``: every box of ``a`` and box of ``b`` (``(N, 4)``, ``(M, 4)`` ``xyxy``)
+    whose intersection has a positive area, each pair once, in no particular order."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    i, j = overlapping_pairs(np.concatenate([a, b]))  # i < j: an a-b pair has i < len(a) <= j
+    cross = (i < len(a)) & (j >= len(a))
+    return i[cross], j[cross] - len(a)

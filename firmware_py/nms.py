@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 
-from firmware_py.boxgrid import overlapping_pairs
+from firmware_py.boxgrid import cross_pairs, overlapping_pairs
 
 Metric = Literal["iou", "ios"]
 ALL_PAIRS = 64  # up to this many boxes, every pair is a candidate: cheaper than the grid
@@ -71,6 +71,18 @@ def pairwise_overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     return overlap(a[:, None, :], b[None, :, :], metric)
+
+
+def max_overlap(a: np.ndarray, b: np.ndarray, metric: Metric = "iou") -> np.ndarray:
+    """``(N,)`` the highest IoU (or IoS) of each ``a`` box with any ``b`` box, 0 where it
+    overlaps none: ``pairwise_overlap(a, b).max(axis=1)`` without the ``(N, M)`` matrix (a
+    flood of detections against many tracks would need hundreds of MB)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ia, ib = cross_pairs(a, b)
+    out = np.zeros(len(a))
+    np.maximum.at(out, ia, overlap(a[ia], b[ib], metric))
+    return out
 
 
 def _order(scores: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 
 from firmware_py.board import BoardConfig
-from firmware_py.nms import pairwise_overlap
+from firmware_py.nms import max_overlap
 from firmware_py.pipeline.merge import merge
 from firmware_py.pipeline.model import BundleModel
 from firmware_py.sources import Frame
@@ -220,7 +220,7 @@ class FrameProcessor:
         weak = merge(found, self.grid, active, config, self.board.tiles.cut_margin)
         if not len(weak) or not len(fresh):
             return weak
-        covered = pairwise_overlap(weak.boxes, fresh.boxes, config.metric).max(axis=1)
+        covered = max_overlap(weak.boxes, fresh.boxes, config.metric)
         return weak.select(covered <= config.threshold)
 
     def _tracked_tiles(self) -> np.ndarray:

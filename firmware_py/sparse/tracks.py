@@ -49,7 +49,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from firmware_py.nms import pairwise_overlap
+from firmware_py.boxgrid import cross_pairs
+from firmware_py.nms import max_overlap
+from firmware_py.nms import overlap as pair_overlap
 
 ERROR_EMA = 0.5  # weight of the old prediction error in its running estimate
 SIZE_EMA = 0.7  # weight of the old box size in its running estimate
@@ -96,20 +98,23 @@ def buffered(boxes: np.ndarray, scale: float, pixels: float) -> np.ndarray:
     return np.concatenate([boxes[:, :2] - pad, boxes[:, 2:] + pad], axis=1)
 
 
-def greedy_pairs(score: np.ndarray, minimum: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one ``(rows, cols)`` of a ``(R, C)`` score matrix, greedily by descending score
-    (ties in row-major order), pairs scoring at least ``minimum`` only."""
-    rows, cols = [], []
-    used_r, used_c = np.zeros(score.shape[0], bool), np.zeros(score.shape[1], bool)
-    for flat in np.argsort(-score, axis=None, kind="stable"):
-        r, c = divmod(int(flat), score.shape[1])
-        if score[r, c] < minimum:
+def greedy_pairs(rows: np.ndarray, cols: np.ndarray, score: np.ndarray, minimum: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one ``(rows, cols)`` out of candidate pairs ``(rows[k], cols[k])`` scoring
+    ``score[k]``, greedily by descending score (ties by row, then column), pairs scoring at
+    least ``minimum`` only."""
+    out_r, out_c = [], []
+    used_r, used_c = set(), set()
+    for k in np.lexsort((cols, rows, -np.asarray(score))):
+        if score[k] < minimum:
             break
-        if not used_r[r] and not used_c[c]:
-            used_r[r] = used_c[c] = True
-            rows.append(r)
-            cols.append(c)
-    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        r, c = int(rows[k]), int(cols[k])
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            out_r.append(r)
+            out_c.append(c)
+    return np.asarray(out_r, np.int64), np.asarray(out_c, np.int64)
 
 
 class Tracker:
@@ -150,14 +155,15 @@ class Tracker:
         match = np.full(len(boxes), -1, np.int64)
         if not len(boxes) or not len(predicted):
             return match
-        overlap = pairwise_overlap(buffered(boxes, cfg.buffer, cfg.buffer_px),
-                                   buffered(predicted, cfg.buffer, cfg.buffer_px))  # (K, T)
+        near, far = (buffered(b, cfg.buffer, cfg.buffer_px) for b in (boxes, predicted))
+        det, track = cross_pairs(near, far)  # only boxes that touch: no (K, T) matrix
+        iou = pair_overlap(near[det], far[track])
         free = np.ones(len(predicted), bool)
         for stage in (scores >= cfg.high_score, scores < cfg.high_score):
-            dets, tracks = np.flatnonzero(stage), np.flatnonzero(free)
-            r, c = greedy_pairs(overlap[np.ix_(dets, tracks)], cfg.min_overlap)
-            match[dets[r]] = tracks[c]
-            free[tracks[c]] = False
+            pick = stage[det] & free[track]
+            r, c = greedy_pairs(det[pick], track[pick], iou[pick], cfg.min_overlap)
+            match[r] = c
+            free[c] = False
         return match
 
     def update(self, frame: int, boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
@@ -252,7 +258,7 @@ class Tracker:
         scores = self.score * decay ** age
         keep = (age > 0) & (age <= max_age) & ~self._visible & (scores >= min_score)
         if len(fresh) and keep.any():
-            keep[keep] = pairwise_overlap(boxes[keep], fresh).max(axis=1) <= overlap
+            keep[keep] = max_overlap(boxes[keep], fresh) <= overlap
         return Carried(boxes[keep].astype(np.float32), scores[keep].astype(np.float32),
                        self.labels[keep], self.ids[keep])
 

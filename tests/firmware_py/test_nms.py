@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 import firmware_py.boxgrid
 import firmware_py.nms
-from firmware_py.boxgrid import overlapping_pairs
+from firmware_py.boxgrid import cross_pairs, overlapping_pairs
 from firmware_py.nms import (
     ALL_PAIRS,
     greedy_nmm,
+    max_overlap,
     merge_groups,
     merge_nmm,
     nms,
@@ -145,6 +146,20 @@ def test_overlapping_pairs_are_exactly_the_intersecting_ones(seed: int) -> None:
     inter = pairwise_overlap(boxes, boxes, "ios") > 0  # positive intersection
     want = [(a, b) for a, b in zip(*np.nonzero(np.triu(inter, 1)), strict=True)]
     assert found == want  # each pair once, i < j
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("metric", ["iou", "ios"])
+def test_max_overlap_and_cross_pairs_equal_the_matrix_form(seed: int, metric: str) -> None:
+    boxes, _, _ = _random_frame(seed, 500)
+    a, b = boxes[:300], boxes[300:]
+    matrix = pairwise_overlap(a, b, metric)
+    np.testing.assert_array_equal(max_overlap(a, b, metric), matrix.max(axis=1))
+    ia, ib = cross_pairs(a, b)
+    inter = pairwise_overlap(a, b, "ios") > 0
+    assert sorted(zip(ia.tolist(), ib.tolist(), strict=True)) == \
+        [(i, j) for i, j in zip(*np.nonzero(inter), strict=True)]
+    assert max_overlap(a, b[:0]).tolist() == [0.0] * len(a) and len(max_overlap(a[:0], b)) == 0
 
 
 def test_a_long_chain_of_matches_is_resolved_greedily() -> None:

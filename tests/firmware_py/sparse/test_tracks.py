@@ -117,7 +117,8 @@ def test_ids_are_never_reused() -> None:
 
 def test_helpers() -> None:
     np.testing.assert_allclose(buffered([[10, 10, 14, 30]], 0.5, 3.0), [[7, 0, 17, 40]])
-    rows, cols = greedy_pairs(np.array([[0.9, 0.8], [0.85, 0.1]]), 0.2)
+    rows, cols = greedy_pairs(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]),
+                              np.array([0.9, 0.8, 0.85, 0.1]), 0.2)
     assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 0)]  # 1-1 only 0.1
     assert inside_any(np.array([[1, 1, 5, 5], [8, 8, 12, 12]]), np.array([[0, 0, 10, 10]])
                       ).tolist() == [True, False]
@@ -136,3 +137,42 @@ def test_the_view_moves_only_where_it_was_compared() -> None:
     assert tracker.view.tolist() == [1]  # both ran and the merge kept tile 1's copy
     tracker.update(3, still, score, labels, tiles=np.array([2]))
     assert tracker.view.tolist() == [2]  # the whole frame ran
+
+
+class DenseTracker(Tracker):
+    """The association as a full ``(K, T)`` IoU matrix with a greedy visit of all of it: what
+    :meth:`Tracker._associate` computes from the touching pairs only."""
+
+    def _associate(self, predicted, boxes, scores):
+        cfg = self.config
+        match = np.full(len(boxes), -1, np.int64)
+        if not len(boxes) or not len(predicted):
+            return match
+        iou = pairwise_overlap(buffered(boxes, cfg.buffer, cfg.buffer_px),
+                               buffered(predicted, cfg.buffer, cfg.buffer_px))
+        free = np.ones(len(predicted), bool)
+        for stage in (scores >= cfg.high_score, scores < cfg.high_score):
+            dets, tracks = np.flatnonzero(stage), np.flatnonzero(free)
+            sub = iou[np.ix_(dets, tracks)]
+            r, c = np.nonzero(np.ones_like(sub, bool))
+            rows, cols = greedy_pairs(r, c, sub[r, c], cfg.min_overlap)
+            match[dets[rows]] = tracks[cols]
+            free[tracks[cols]] = False
+        return match
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_association_from_touching_pairs_equals_the_full_matrix(seed: int) -> None:
+    # a flood: hundreds of boxes a frame, most jittering in place, some fresh each frame
+    rng = np.random.default_rng(seed)
+    spots = rng.uniform(0, 1900, (300, 2))
+    grid, dense = Tracker(), DenseTracker()
+    for frame in range(12):
+        k = int(rng.integers(150, 300))
+        centre = spots[rng.choice(len(spots), k, replace=False)] + rng.normal(0, 2, (k, 2))
+        side = rng.uniform(3, 25, (k, 1)).round() if seed % 2 else rng.uniform(3, 25, (k, 1))
+        boxes = np.concatenate([centre - side / 2, centre + side / 2], axis=1)
+        scores = np.round(rng.random(k), 1)  # ties
+        labels = np.zeros(k, np.int64)
+        np.testing.assert_array_equal(grid.update(frame, boxes, scores, labels),
+                                      dense.update(frame, boxes, scores, labels))
