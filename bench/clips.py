@@ -11,7 +11,11 @@ Scenes (``models/data/synth.py`` and ``synth_video.py``; 4-32 px objects):
 - ``pan``: 3-8 moving objects, the camera pans 1.0 px/frame right and 0.25 down (differencing
   lights every tile);
 - ``enter``: 2-4 objects, and 8 more enter from the frame edges during the clip;
-- ``flicker``: 3-8 moving objects under +-10 % flicker with a horizontal tilt.
+- ``flicker``: 3-8 moving objects under +-10 % flicker with a horizontal tilt;
+- ``photo``: 2-5 moving objects over a still mosaic of real photographs that no dataset trains
+  on (``models/data/photos.py``'s ``HELDOUT``: a garage with a motorcycle, a rocket on its pad,
+  a portrait): every box that overlaps no object sits on static real structure (issue 15,
+  item 6).
 
 Scoring (per frame, summed over the clip): a detection matches an unmatched object of any class
 at IoU >= ``iou``, greedily by score. CLEAR MOT (Bernardin and Stiefelhagen, "Evaluating
@@ -50,6 +54,7 @@ SCENES: dict[str, dict[str, Any]] = {
     "pan": {"objects": (3, 8), "clip": {"pan": (1.0, 0.25)}},
     "enter": {"objects": (2, 4), "clip": {"entering": 8}},
     "flicker": {"objects": (3, 8), "clip": {"flicker": 0.1}},
+    "photo": {"objects": (2, 5), "photos": 1.0, "photo_set": "heldout"},
 }
 
 
@@ -62,7 +67,8 @@ def write_scene(folder: Path, scene: str, frames: int, width: int = 1920, height
 
     spec = SCENES[scene]
     cfg = SynthConfig(width=width, height=height, min_size=4, max_size=32,
-                      objects=spec["objects"])
+                      objects=spec["objects"], photos=spec.get("photos", 0.0),
+                      photo_set=spec.get("photo_set", "train"))
     clip = ClipConfig(**spec["clip"]) if "clip" in spec else None
     write_clip(folder, cfg, frames, seed=seed, clip=clip, video=video)
 
@@ -108,6 +114,17 @@ def match(gt: np.ndarray, boxes: np.ndarray, iou: float) -> tuple[np.ndarray, np
     return hit, which
 
 
+BACKGROUND_IOU = 0.1
+
+
+def on_background(gt: np.ndarray, boxes: np.ndarray) -> int:
+    """Detections whose IoU with every object is under ``BACKGROUND_IOU``: boxes on the
+    background, not loose boxes on an object."""
+    if len(boxes) == 0 or len(gt) == 0:
+        return len(boxes)
+    return int((pairwise_overlap(boxes, gt).max(axis=1) < BACKGROUND_IOU).sum())
+
+
 @dataclass
 class Score:
     """Detection and tracking figures of one clip, accumulated frame by frame."""
@@ -119,6 +136,7 @@ class Score:
     small_hits: int = 0
     detections: int = 0
     matched: int = 0
+    background: int = 0  # detections that overlap no object (IoU < BACKGROUND_IOU with all)
     switches: int = 0
     tiles: int = 0
     frames: int = 0
@@ -137,6 +155,7 @@ class Score:
         self.small_hits += int(hit[tiny].sum())
         self.detections += len(boxes)
         self.matched += int(hit.sum())
+        self.background += on_background(gt, boxes)
         self.tiles += tiles
         self.frames += 1
         if tracks is not None:
@@ -168,6 +187,8 @@ class Score:
         return {"recall": self.hits / max(self.objects, 1),
                 "recall_4_16px": self.small_hits / max(self.small, 1),
                 "precision": self.matched / max(self.detections, 1),
+                "boxes_per_frame": self.detections / max(self.frames, 1),
+                "background_share": self.background / max(self.detections, 1),
                 "tiles_per_frame": self.tiles / max(self.frames, 1),
                 "id_switches": self.switches,
                 "mota": 1 - (misses + false + self.switches) / max(self.objects, 1)}

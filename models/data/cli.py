@@ -30,7 +30,8 @@ def _synth(args: argparse.Namespace) -> int:
     from .synth import SynthConfig, write_clip, write_dataset
 
     width, height = args.size
-    cfg = SynthConfig(width=width, height=height, min_size=args.min_size, max_size=args.max_size)
+    cfg = SynthConfig(width=width, height=height, min_size=args.min_size, max_size=args.max_size,
+                      photos=args.photos)
     if args.frames:
         path = write_clip(args.out, cfg, args.frames, args.seed, args.fps,
                           video=not args.image_folder)
@@ -92,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of images in val")
     p.add_argument("--min-size", type=int, default=4, help="smallest object, px (longer side)")
     p.add_argument("--max-size", type=int, default=40, help="largest object, px (longer side)")
+    p.add_argument("--photos", type=float, default=0.0, help="share of images whose background "
+                   "is a mosaic of real photographs (0-1; those without objects are real "
+                   "negatives)")
     p.add_argument("--frames", type=int, default=0,
                    help="write a clip of N frames with moving objects instead of stills")
     p.add_argument("--fps", type=float, default=30.0, help="clip frame rate")

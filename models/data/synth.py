@@ -63,6 +63,8 @@ class SynthConfig:
     noise: float = 3.0  # sensor noise std, grey levels
     background_prob: float = 0.1  # share of still images with no objects
     classes: tuple[str, ...] = CLASSES
+    photos: float = 0.0  # share of backgrounds that are real photographs (photos.py)
+    photo_set: str = "train"  # which photographs: "train", or "heldout" for benches
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_size <= self.max_size:
@@ -70,6 +72,10 @@ class SynthConfig:
                              f"{self.max_size}")
         if self.max_size + 4 > min(self.width, self.height):
             raise ValueError(f"image {self.width}x{self.height} too small for {self.max_size} px")
+        if not 0 <= self.photos <= 1:
+            raise ValueError(f"photos: a share in [0, 1], got {self.photos}")
+        if self.photo_set not in ("train", "heldout"):
+            raise ValueError(f"photo_set: 'train' or 'heldout', got {self.photo_set!r}")
         unknown = set(self.classes) - set(CLASSES)
         if unknown:
             raise ValueError(f"unknown classes {sorted(unknown)}; known: {CLASSES}")
@@ -130,6 +136,18 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     image *= (1 + rng.uniform(0.1, 0.4) * (ramp - ramp.mean()))[..., None]
     _soft_blobs(rng, image, int(rng.integers(2, 8)))
     return image
+
+
+def scene_background(rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+    """:func:`background`, or for a ``cfg.photos`` share of scenes a mosaic of real
+    photographs (:mod:`.photos`). With ``photos`` 0 the random stream is :func:`background`'s
+    alone, so datasets made before the option are unchanged."""
+    if cfg.photos > 0 and rng.random() < cfg.photos:
+        from .photos import HELDOUT, TRAIN, photo_background
+
+        names = HELDOUT if cfg.photo_set == "heldout" else TRAIN
+        return photo_background(rng, cfg.height, cfg.width, names)
+    return background(rng, cfg.height, cfg.width)
 
 
 def _terrain(rng: np.random.Generator, image: np.ndarray) -> None:
@@ -352,7 +370,7 @@ def _scene(image: np.ndarray, objects: list[_Object], rng, cfg: SynthConfig) -> 
 def synth_image(cfg: SynthConfig, seed: int | list[int] = 0) -> Scene:
     """One still scene."""
     rng = np.random.default_rng(seed)
-    image = background(rng, cfg.height, cfg.width)
+    image = scene_background(rng, cfg)
     distractors(rng, image, int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1)))
     n = 0 if rng.random() < cfg.background_prob else int(rng.integers(cfg.objects[0],
                                                                       cfg.objects[1] + 1))
@@ -376,7 +394,7 @@ def synth_clip(cfg: SynthConfig, frames: int, seed: int = 0, clip: ClipConfig | 
         yield from hard_clip(cfg, clip, frames, seed)
         return
     rng = np.random.default_rng(seed)
-    base = background(rng, cfg.height, cfg.width)
+    base = scene_background(rng, cfg)
     distractors(rng, base, int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1)))
     objects: list[_Object] = []
     for _ in range(int(rng.integers(max(1, cfg.objects[0]), max(1, cfg.objects[1]) + 1))):

@@ -32,6 +32,17 @@ def test_score_counts_recall_precision_and_id_switches() -> None:
     assert s["mota"] == pytest.approx(1 - (1 + 1 + 1) / 7)
 
 
+def test_a_box_is_on_the_background_only_when_it_overlaps_no_object() -> None:
+    score = Score(iou=0.5)
+    obj = [0, 0, 10, 10]
+    loose = [0, 0, 20, 20]  # IoU 0.25 with the object: a false positive, not background
+    score.add(truth([obj], [1]), np.array([obj, loose, [40, 40, 50, 50]], np.float32), None, 1)
+    score.add(truth([], []), np.array([[5, 5, 9, 9]], np.float32), None, 1)
+    s = score.summary()
+    assert s["boxes_per_frame"] == 2 and s["background_share"] == pytest.approx(2 / 4)
+    assert s["precision"] == pytest.approx(1 / 4)
+
+
 def test_score_keeps_a_correspondence_that_still_holds() -> None:
     # two detections overlap object 1; the one of its track keeps it (no switch), although the
     # other scores higher and overlaps more
