@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _synth(out: Path, spec: dict[str, Any], val_fraction: float) -> Path:
-    cfg = SynthConfig(width=spec["width"], height=spec["height"])
+    cfg = SynthConfig(width=spec["width"], height=spec["height"], photos=spec.get("photos", 0.0))
     return write_dataset(out, cfg, images=spec["images"], seed=spec["seed"],
                          val_fraction=val_fraction)
 
