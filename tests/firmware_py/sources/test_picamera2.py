@@ -184,9 +184,14 @@ def test_unpadded_yuv420_converts_like_opencv() -> None:
 
 def test_a_camera_timeout_is_a_source_error_and_the_capture_reconnects() -> None:
     Picamera2StandIn.instances.clear()
+    def first_camera_times_out(n: int) -> Picamera2StandIn:
+        return Picamera2StandIn(n, fail_after=2 if not Picamera2StandIn.instances else None)
+
     cam = Picamera2Source(Picamera2Config(main_size=MAIN, lores_size=LORES),
-                          camera_factory=lambda n: Picamera2StandIn(n, fail_after=2))
-    capture = Capture(cam, CaptureConfig(backoff_initial_s=0.01))
+                          camera_factory=first_camera_times_out)
+    # drop=False: a consumer slower than the stand-in camera (a loaded CI machine) still
+    # gets every frame, so the ids below do not depend on timing
+    capture = Capture(cam, CaptureConfig(backoff_initial_s=0.01, drop=False))
     queue = capture.attach()
     with capture:
         ids = [queue.get(2.0).frame_id for _ in range(3)]

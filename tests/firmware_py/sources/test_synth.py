@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firmware_py.sources import SourceError, create_source
-from firmware_py.sources.capture import Capture
+from firmware_py.sources.capture import Capture, CaptureConfig
 from models.data.synth import SynthConfig, read_clip, synth_clip, write_clip
 
 CFG = SynthConfig(width=96, height=64, max_size=16, noise=0.0)
@@ -35,7 +35,7 @@ def test_clip_frames_and_truth_match_the_generator(tmp_path: Path, video: bool) 
 def test_looping_clip_through_the_capture_thread(tmp_path: Path) -> None:
     write_clip(tmp_path, CFG, 2, seed=0, fps=200.0, video=False)
     source = create_source({"type": "synth", "path": str(tmp_path), "lores_size": (48, 32)})
-    capture = Capture(source)
+    capture = Capture(source, CaptureConfig(drop=False))  # every frame, however slow the reader
     queue = capture.attach()
     with capture:
         frames = [queue.get(2.0) for _ in range(4)]
