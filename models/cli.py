@@ -198,7 +198,7 @@ def _add_prune(subparsers: argparse._SubParsersAction) -> None:
 def _zoo_build(args: argparse.Namespace) -> int:
     from .zoo.build import build
 
-    build(args.recipe, args.workdir)
+    build(args.recipe, args.workdir, run=args.run)
     return 0
 
 
@@ -208,6 +208,9 @@ def _add_zoo(subparsers: argparse._SubParsersAction) -> None:
     b = zoo.add_parser("build", help="re-train a shipped model from its recipe, write its card")
     b.add_argument("recipe", nargs="?", default="models/zoo/specknet-nano.recipe.json")
     b.add_argument("--workdir", default="runs/zoo", help="data and run directory")
+    b.add_argument("--run", help="ship the best.pt of this finished `specks train --recipe` "
+                   "run instead of training (its recorded config and labels must be the "
+                   "recipe's)")
     b.set_defaults(func=one_line_errors(_zoo_build, _expected_errors))
 
 

@@ -22,7 +22,7 @@ from ..data.yolo import read_yolo
 from ..registry import model_record
 from ..summary import count_gflops, count_params
 from ..train import train
-from ..train_config import make_config
+from ..train_config import ConfigError, TrainConfig, make_config
 from ..validate import evaluate_detector
 from . import ZOO_DIR
 
@@ -35,7 +35,39 @@ def _synth(out: Path, spec: dict[str, Any], val_fraction: float) -> Path:
                          val_fraction=val_fraction)
 
 
-def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR) -> Path:
+def _labels(data_yaml: Path) -> dict[str, bytes]:
+    """Every label file of a YOLO-layout dataset, by path under its ``labels`` folder."""
+    root = data_yaml.parent / "labels"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.txt"))}
+
+
+def _adopt(run: Path, cfg: TrainConfig) -> tuple[Path, float]:
+    """``best.pt`` of a run that ``specks train --recipe`` made, and its minutes, once its
+    recorded config equals the recipe's (but for the data and run paths) and its data has the
+    recipe's labels: a run trained in the background ships as if ``build`` had trained it."""
+    best = run / "best.pt"
+    if not best.is_file():
+        raise ConfigError(f"run {run}: no best.pt")
+    recorded = torch.load(best, map_location="cpu", weights_only=False)["meta"]["recipe"]
+    wanted = cfg.recipe()
+    if str(recorded.get("init")).lower() == "none":
+        recorded["init"] = None  # `--init none`: from scratch, as the recipe's None
+    differ = [f"{k} {recorded.get(k)!r} (recipe {v!r})" for k, v in wanted.items()
+              if k not in ("data", "out") and recorded.get(k) != v]
+    if differ:
+        raise ConfigError(f"run {run} was not trained by this recipe: {'; '.join(differ)}")
+    if _labels(Path(recorded["data"])) != _labels(Path(cfg.data)):
+        raise ConfigError(f"run {run} trained on {recorded['data']}, whose labels are not the "
+                          f"recipe's data")
+    final = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    total_s = next(row["total_s"] for row in reversed(final) if row.get("final"))
+    return best, total_s / 60
+
+
+def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR,
+          run: str | Path | None = None) -> Path:
+    """Train by the recipe (or adopt ``run``, trained by it; :func:`_adopt`), score the
+    held-out split and ship the checkpoint and card."""
     recipe = json.loads(Path(recipe_path).read_text())
     if recipe.get("task") == "saliency":
         from .build_saliency import build_saliency
@@ -47,8 +79,11 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR)
     start = time.monotonic()
     cfg = make_config({**recipe["train"], "data": str(data), "out": str(work / "run")},
                       f"recipe {recipe_path} [train]")
-    best = train(cfg)  # best of the run's validations on its val split, never the held-out
-    minutes = (time.monotonic() - start) / 60
+    if run is None:
+        best = train(cfg)  # best of the run's validations on its val split, never the held-out
+        minutes = (time.monotonic() - start) / 60
+    else:
+        best, minutes = _adopt(Path(run), cfg)
     model, ckpt = model_from_checkpoint(best)
     test = read_yolo(heldout, "val")
     metrics = evaluate_detector(model, test.records, test.names, out_dir=work / "heldout-eval")
@@ -56,8 +91,10 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR)
     card = {"name": name, "model": ckpt["model"], "config": ckpt["config"],
             "labels": list(test.names), "tile_size": recipe["train"]["eval_tile_size"],
             "params": count_params(model), "gflops": round(count_gflops(model, input_size), 4),
-            "train_minutes": round(minutes, 1), "torch_threads": torch.get_num_threads(),
-            "recipe": recipe, "heldout_metrics": metrics.to_dict()}
+            "train_minutes": round(minutes, 1),
+            "torch_threads": cfg.threads or torch.get_num_threads(),
+            "recipe": recipe, "run": None if run is None else str(run),
+            "heldout_metrics": metrics.to_dict()}
     ckpt.pop("train_state", None)
     ckpt["meta"]["card"] = card
     save_checkpoint(zoo_dir / f"{name}.pt", ckpt)
@@ -69,12 +106,15 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR)
 
 def _card_markdown(card: dict[str, Any]) -> str:
     m = card["heldout_metrics"]
+    adopted = "" if not card.get("run") else (
+        f"\nThis one trained as `specks train --recipe` into `{card['run']}` (the same config and "
+        f"data), adopted by `specks zoo build --run {card['run']}`.")
     rows = "\n".join(f"| {c['name']} | {c['num_gt']} | {c['ap50']:.3f} | {c['ap']:.3f} |"
                      for c in m["per_class"])
     return f"""# Model card: {card['name']}
 
 Registered net `{card['model']}`, trained from scratch by `specks zoo build
-models/zoo/{card['name']}.recipe.json` (the recipe holds every setting and data seed).
+models/zoo/{card['name']}.recipe.json` (the recipe holds every setting and data seed).{adopted}
 
 | | |
 | --- | --- |
