@@ -25,7 +25,9 @@ Float islands. A net may name submodules that stay float in its int8 artifacts
 (``keep_float``), so the runtime dequantizes into them and they run fp32 inside the same
 delegate. SpeckNet keeps its heatmap branch float: measured on the held-out split, quantizing
 that one branch (3 of its 38 convs, ~8% of the MACs) cost 7 mAP50 points, the rest of the net
-under 0.5 (``models/nets/specknet.py``).
+under 0.5 (``models/nets/specknet.py``); and its first block's expand -> depthwise pair, whose
+shared tensor per-tensor int8 cannot hold once dynamic weight decay has shrunk most of its
+channels (``bench/int8_islands.py`` finds such a part: each candidate kept float in turn).
 """
 
 from __future__ import annotations

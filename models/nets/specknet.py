@@ -17,8 +17,9 @@ Choices where no paper decides:
   MobileNetV2's linear bottlenecks). PReLU, though, has no int8 kernel in litert-torch's
   quantizer: its int8 .tflite wrapped every head activation in dequantize/quantize pairs.
   LeakyReLU keeps the negative half and converts to TFLite's int8 LEAKY_RELU.
-- The heatmap branch stays float in int8 exports (``int8_float_modules``): it is the one
-  part of the net that does not survive per-tensor int8 activations (see the class).
+- The heatmap branch and the first block's expand -> depthwise pair stay float in int8
+  exports (``int8_float_modules``): the parts of the net that do not survive per-tensor int8
+  activations (see the class).
 - ``hidden`` lets a pruned net state each inverted residual's expanded width explicitly
   (``models.prune`` rebuilds nets through it); ``None`` derives it from the expand ratios.
 
@@ -179,9 +180,14 @@ def _block_kwargs(cfg: SpeckNetCfg) -> list[dict]:
 class SpeckNet(nn.Module):
     """Returns (heatmap, size, offset) at ``stride`` (4 or 8; see ``CenterNetHead``)."""
 
-    # NOTE: stays float in int8 exports (export/quantize.py): on the held-out split the int8
-    # nano lost 7 mAP50 points with this branch quantized, 0.5 without (fake-quant, 50 images).
-    int8_float_modules = ("head.heatmap",)
+    # NOTE: stay float in int8 exports (export/quantize.py). The heatmap branch: on the
+    # held-out split the int8 nano lost 7 mAP50 points with it quantized, 0.5 without
+    # (fake-quant, 50 images). The first block's expand and depthwise convs (the tensor between
+    # them): dynamic weight decay leaves most expand channels a small range beside a few at
+    # ReLU6's 6, per-tensor int8 flattens them and the depthwise conv amplifies the error; the
+    # 75-minute DWD nano's int8 size output fell to cosine 0.973 (the gate is 0.98), 0.994 with
+    # these float, at 1.07x LiteRT int8 latency (bench/int8_islands.py, issue 15's note).
+    int8_float_modules = ("head.heatmap", "blocks.0.expand", "blocks.0.dw")
 
     def __init__(self, cfg: SpeckNetCfg) -> None:
         super().__init__()

@@ -48,9 +48,10 @@ def test_runner_native_run_matches_call(tiny_model, validation) -> None:
 
 
 @pytest.mark.slow
-def test_specknet_int8_is_float_only_in_its_heatmap_branch() -> None:
+def test_specknet_int8_is_float_only_in_its_float_islands() -> None:
     """SpeckNet's int8 .tflite runs every op in int8 except its ``int8_float_modules`` (the
-    heatmap branch: one depthwise and two 1x1 convs, their activations and the sigmoid)."""
+    heatmap branch: one depthwise and two 1x1 convs, their activations and the sigmoid; the
+    first block's expand 1x1 and depthwise conv, their ReLU6 fused)."""
     import collections
 
     import torch
@@ -60,7 +61,7 @@ def test_specknet_int8_is_float_only_in_its_heatmap_branch() -> None:
 
     torch.manual_seed(0)
     model = create_model("specknet-pico", num_classes=2).eval()
-    assert model.int8_float_modules == ("head.heatmap",)
+    assert model.int8_float_modules == ("head.heatmap", "blocks.0.expand", "blocks.0.dw")
     batches = [torch.rand(1, 3, 64, 64) for _ in range(3)]
     interpreter = Interpreter(model_content=export_tflite(
         model, (batches[0],), precision="int8", calibration=batches).buffer)
@@ -68,6 +69,6 @@ def test_specknet_int8_is_float_only_in_its_heatmap_branch() -> None:
     floats = collections.Counter(
         op["op_name"] for op in interpreter._get_ops_details()
         if any(tensors[i]["dtype"] == np.float32 for i in op["outputs"] if i >= 0))
-    assert floats["CONV_2D"] == 2 and floats["DEPTHWISE_CONV_2D"] == 1
+    assert floats["CONV_2D"] == 3 and floats["DEPTHWISE_CONV_2D"] == 2
     assert floats["LEAKY_RELU"] == 2 and floats["LOGISTIC"] == 1
     assert not floats.keys() & {"MUL", "SUB", "RELU", "PRELU", "FULLY_CONNECTED", "MEAN"}

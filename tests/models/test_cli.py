@@ -36,7 +36,7 @@ def test_fine_tune_from_the_shipped_recipe_on_a_one_class_set(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     log = done.stderr
     assert "specknet-nano.recipe.json [train]; the command line overrides" in log
-    assert "max_minutes=5.0 (recipe: 17.0)" in log and "threads=1 (recipe: 2)" in log
+    assert "max_minutes=5.0 (recipe: 75.0)" in log and "epochs=1 (recipe: 400)" in log
     assert "init from" in log and "class head re-initialised for plane" in log
     last = [line for line in log.splitlines() if "done in" in line][-1]
     assert "best.pt" in last and "mAP50" in last and "AP_small" in last
