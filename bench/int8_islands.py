@@ -105,7 +105,9 @@ def main() -> None:
     held = read_yolo(args.val, "val")
     val = image_tiles([r.path for r in held.records], args.num_val, spec, seed=1)
     base = tuple(args.base.split("+")) if args.base else ()
-    print(f"{args.ckpt}: int8 output cosines vs eager, {len(val)} held-out tiles, "
+    from bench.peers import machine
+
+    print(f"{args.ckpt} on {machine()}: int8 output cosines vs eager, {len(val)} held-out tiles, "
           f"gate {INT8_MIN_COSINE}; float: {' + '.join(base) or 'nothing'} and")
     print("| also float | " + " | ".join(OUTPUTS) + " |\n|---|---|---|---|")
     for extra in [()] + candidates(model):
