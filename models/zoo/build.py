@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..checkpoint import model_from_checkpoint, save_checkpoint
 from ..data.synth import SynthConfig, write_dataset
@@ -41,14 +42,15 @@ def _labels(data_yaml: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.txt"))}
 
 
-def _adopt(run: Path, cfg: TrainConfig) -> tuple[Path, float]:
+def _adopt(run: Path, cfg: TrainConfig) -> tuple[nn.Module, dict[str, Any], float]:
     """``best.pt`` of a run that ``specks train --recipe`` made, and its minutes, once its
     recorded config equals the recipe's (but for the data and run paths) and its data has the
     recipe's labels: a run trained in the background ships as if ``build`` had trained it."""
     best = run / "best.pt"
     if not best.is_file():
         raise ConfigError(f"run {run}: no best.pt")
-    recorded = torch.load(best, map_location="cpu", weights_only=False)["meta"]["recipe"]
+    model, ckpt = model_from_checkpoint(best)
+    recorded = dict(ckpt["meta"]["recipe"])
     wanted = cfg.recipe()
     if str(recorded.get("init")).lower() == "none":
         recorded["init"] = None  # `--init none`: from scratch, as the recipe's None
@@ -61,7 +63,7 @@ def _adopt(run: Path, cfg: TrainConfig) -> tuple[Path, float]:
                           f"recipe's data")
     final = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     total_s = next(row["total_s"] for row in reversed(final) if row.get("final"))
-    return best, total_s / 60
+    return model, ckpt, total_s / 60
 
 
 def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR,
@@ -80,11 +82,11 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR,
     cfg = make_config({**recipe["train"], "data": str(data), "out": str(work / "run")},
                       f"recipe {recipe_path} [train]")
     if run is None:
-        best = train(cfg)  # best of the run's validations on its val split, never the held-out
+        # best of the run's validations on its val split, never the held-out
+        model, ckpt = model_from_checkpoint(train(cfg))
         minutes = (time.monotonic() - start) / 60
     else:
-        best, minutes = _adopt(Path(run), cfg)
-    model, ckpt = model_from_checkpoint(best)
+        model, ckpt, minutes = _adopt(Path(run), cfg)
     test = read_yolo(heldout, "val")
     metrics = evaluate_detector(model, test.records, test.names, out_dir=work / "heldout-eval")
     input_size = model_record(ckpt["model"]).input_size

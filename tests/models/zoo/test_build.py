@@ -7,17 +7,23 @@ from models.checkpoint import model_from_checkpoint
 from models.train_config import ConfigError
 from models.zoo.build import build
 
+TINY = {
+    "name": "tiny",
+    "data": {"images": 6, "width": 128, "height": 128, "seed": 1, "val_fraction": 0.34},
+    "heldout": {"images": 2, "width": 128, "height": 128, "seed": 2},
+    "train": {"model": "specknet-pico", "epochs": 1, "steps_per_epoch": 2,
+              "batch_size": 2, "tile_size": 64, "eval_tile_size": 128, "warmup_steps": 1},
+}
+
+
+def _write(path: Path, recipe: dict) -> Path:
+    path.write_text(json.dumps(recipe))
+    return path
+
 
 def test_build_from_a_recipe_writes_checkpoint_and_card(tmp_path: Path) -> None:
-    recipe = {
-        "name": "tiny",
-        "data": {"images": 6, "width": 128, "height": 128, "seed": 1, "val_fraction": 0.34},
-        "heldout": {"images": 2, "width": 128, "height": 128, "seed": 2},
-        "train": {"model": "specknet-pico", "epochs": 1, "steps_per_epoch": 2,
-                  "batch_size": 2, "tile_size": 64, "eval_tile_size": 128, "warmup_steps": 1},
-    }
-    path = tmp_path / "tiny.recipe.json"
-    path.write_text(json.dumps(recipe))
+    recipe = TINY
+    path = _write(tmp_path / "tiny.recipe.json", recipe)
     zoo = tmp_path / "zoo"
     zoo.mkdir()
     ckpt_path = build(path, tmp_path / "work", zoo_dir=zoo)
@@ -31,15 +37,8 @@ def test_build_from_a_recipe_writes_checkpoint_and_card(tmp_path: Path) -> None:
 
 
 def test_a_run_of_the_recipe_is_adopted_and_a_run_of_another_is_refused(tmp_path: Path) -> None:
-    recipe = {
-        "name": "tiny",
-        "data": {"images": 6, "width": 128, "height": 128, "seed": 1, "val_fraction": 0.34},
-        "heldout": {"images": 2, "width": 128, "height": 128, "seed": 2},
-        "train": {"model": "specknet-pico", "epochs": 1, "steps_per_epoch": 2,
-                  "batch_size": 2, "tile_size": 64, "eval_tile_size": 128, "warmup_steps": 1},
-    }
-    path = tmp_path / "tiny.recipe.json"
-    path.write_text(json.dumps(recipe))
+    recipe = TINY
+    path = _write(tmp_path / "tiny.recipe.json", recipe)
     zoo = tmp_path / "zoo"
     zoo.mkdir()
     build(path, tmp_path / "trained", zoo_dir=zoo)
@@ -53,12 +52,12 @@ def test_a_run_of_the_recipe_is_adopted_and_a_run_of_another_is_refused(tmp_path
     assert adopted["heldout_metrics"] == trained["heldout_metrics"]
     assert f"--run {run}" in (zoo / "tiny.md").read_text()
 
-    other = tmp_path / "other.recipe.json"
-    other.write_text(json.dumps({**recipe, "train": {**recipe["train"], "lr": 0.01}}))
+    other = _write(tmp_path / "other.recipe.json",
+                   {**recipe, "train": {**recipe["train"], "lr": 0.01}})
     refusal = r"not trained by this recipe: lr 0\.003 \(recipe 0\.01\)"
     with pytest.raises(ConfigError, match=refusal):
         build(other, tmp_path / "other", zoo_dir=zoo, run=run)
-    reseeded = tmp_path / "reseeded.recipe.json"
-    reseeded.write_text(json.dumps({**recipe, "data": {**recipe["data"], "seed": 3}}))
+    reseeded = _write(tmp_path / "reseeded.recipe.json",
+                      {**recipe, "data": {**recipe["data"], "seed": 3}})
     with pytest.raises(ConfigError, match="labels are not the recipe's data"):
         build(reseeded, tmp_path / "reseeded", zoo_dir=zoo, run=run)
