@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from export.calibration import image_paths, image_tiles  # noqa: E402
-from export.parity import INT8_MIN_COSINE, cosine, eager_outputs  # noqa: E402
+from export.parity import INT8_MIN_COSINE, compare  # noqa: E402
 from export.quantize import litert_quantizer, quantize_pt2e  # noqa: E402
 from export.tflite import export_tflite  # noqa: E402
 from firmware_py.manifest import InputSpec  # noqa: E402
@@ -56,12 +56,16 @@ def candidates(model: torch.nn.Module) -> list[tuple[str, ...]]:
 
 def parity(model: torch.nn.Module, islands: tuple[str, ...], calib: list[torch.Tensor],
            val: list[torch.Tensor]) -> list[float]:
+    """Per output, the export gate's cosine (``export.parity.compare``) of the fake-quant
+    graph with ``islands`` float."""
     graph = quantize_pt2e(model, (calib[0],), calib, litert_quantizer(islands))
-    ref = [eager_outputs(model, x) for x in val]
-    with torch.no_grad():
-        got = [[o.numpy() for o in graph(x)] for x in val]
-    return [cosine(np.concatenate([r[i].ravel() for r in ref]),
-                   np.concatenate([g[i].ravel() for g in got])) for i in range(len(ref[0]))]
+
+    def fake_quant(x: np.ndarray) -> list[np.ndarray]:
+        with torch.no_grad():
+            return [o.numpy() for o in graph(torch.from_numpy(x))]
+
+    result = compare(model, fake_quant, val, OUTPUTS, INT8_MIN_COSINE)
+    return [o.cosine for o in result.outputs]
 
 
 def time_islands(model: torch.nn.Module, base: tuple[str, ...], timed: list[tuple[str, ...]],
