@@ -35,7 +35,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from tqdm import tqdm
 
 from firmware_py.atomic import atomic_path
@@ -68,8 +68,8 @@ if TYPE_CHECKING:
 # (forward: float32 NCHW batch -> outputs, label) -> named metrics; see export.metrics
 Evaluator = Callable[[Callable[["np.ndarray"], Sequence["np.ndarray"]], str], Mapping[str, float]]
 
-__all__ = ["BundleError", "export_bundle", "pack_bundle", "sign_and_write", "unpack_bundle",
-           "verify_bundle", "write_bundle"]
+__all__ = ["BundleError", "export_bundle", "pack_bundle", "resign_bundle", "sign_and_write",
+           "unpack_bundle", "verify_bundle", "write_bundle"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,18 @@ def write_bundle(dest: str | Path, files: Mapping[str, bytes], manifest: Manifes
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data)
         return sign_and_write(root, manifest, private_key)
+
+
+def resign_bundle(bundle: str | Path, private_key: Ed25519PrivateKey,
+                  trusted: Sequence[Ed25519PublicKey], out: str | Path | None = None) -> Manifest:
+    """Sign a bundle again with ``private_key``: a key rotation, or a fleet owner taking the
+    zoo's bundles under its own key. The present signature must verify against ``trusted`` and
+    every file must match its hash first, so nothing altered since signing is signed anew.
+    Written atomically to ``out`` (default: in place); only the signer and signature change."""
+    root = Path(bundle)
+    manifest = verify_bundle(root, trusted)
+    files = {rel: (root / rel).read_bytes() for rel in manifest.files}
+    return write_bundle(out or root, files, manifest, private_key, overwrite=out is None)
 
 
 def pack_bundle(bundle: str | Path, tar_path: str | Path | None = None) -> Path:

@@ -204,6 +204,19 @@ def _bundle_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bundle_sign(args: argparse.Namespace) -> int:
+    from firmware_py.verify import load_public_key
+
+    from .bundle import resign_bundle
+    from .keys import load_private_key
+
+    manifest = resign_bundle(args.bundle, load_private_key(args.key),
+                             [load_public_key(k) for k in args.trusted_key], args.out)
+    log.info("signed %s (%s) again, signer now %s", args.out or args.bundle, manifest.model,
+             manifest.signer)
+    return 0
+
+
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from firmware_py.verify import BundleError
     from models.data.boxes import DatasetError
@@ -247,6 +260,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--key", action="append", required=True,
                         help="trusted public key (PEM); repeat for several")
     verify.set_defaults(func=_guarded(_bundle_verify))
+    sign = bundle_sub.add_parser("sign", help="sign a verified bundle again with another key "
+                                 "(key rotation, or a fleet's own key)")
+    sign.add_argument("bundle", help="bundle directory")
+    sign.add_argument("--key", required=True, help="private signing key (PEM) to sign with")
+    sign.add_argument("--trusted-key", action="append", required=True,
+                      help="public key (PEM) the present signature must verify against; "
+                      "repeat for several")
+    sign.add_argument("--out", default=None, help="write the re-signed bundle here "
+                      "(default: replace it in place, atomically)")
+    sign.set_defaults(func=_guarded(_bundle_sign))
 
     exp = subparsers.add_parser("export", help="export a checkpoint to a signed bundle")
     exp.add_argument("ckpt", help="checkpoint: torch.save'd {model, config, state_dict}")
