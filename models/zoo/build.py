@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ def build(recipe_path: str | Path, workdir: str | Path, zoo_dir: Path = ZOO_DIR,
             "torch_threads": cfg.threads or torch.get_num_threads(),
             "recipe": recipe, "run": None if run is None else str(run),
             "heldout_metrics": metrics.to_dict()}
+    shutil.copyfile(Path(run or work / "run") / "log.jsonl", zoo_dir / f"{name}.log.jsonl")
     ckpt.pop("train_state", None)
     ckpt["meta"]["card"] = card
     save_checkpoint(zoo_dir / f"{name}.pt", ckpt)
@@ -111,6 +113,8 @@ def _card_markdown(card: dict[str, Any]) -> str:
     adopted = "" if not card.get("run") else (
         f"\nThis one trained as `specks train --recipe` into `{card['run']}` (the same config and "
         f"data), adopted by `specks zoo build --run {card['run']}`.")
+    adopted += (f"\nIts training log (loss and validation by step) ships beside this card: "
+                f"`{card['name']}.log.jsonl`.")
     rows = "\n".join(f"| {c['name']} | {c['num_gt']} | {c['ap50']:.3f} | {c['ap']:.3f} |"
                      for c in m["per_class"])
     return f"""# Model card: {card['name']}

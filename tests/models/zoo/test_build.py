@@ -51,6 +51,7 @@ def test_a_run_of_the_recipe_is_adopted_and_a_run_of_another_is_refused(tmp_path
     adopted["heldout_metrics"].pop("pr_curve"), trained["heldout_metrics"].pop("pr_curve")
     assert adopted["heldout_metrics"] == trained["heldout_metrics"]
     assert f"--run {run}" in (zoo / "tiny.md").read_text()
+    assert (zoo / "tiny.log.jsonl").read_bytes() == (run / "log.jsonl").read_bytes()
 
     other = _write(tmp_path / "other.recipe.json",
                    {**recipe, "train": {**recipe["train"], "lr": 0.01}})
