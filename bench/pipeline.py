@@ -31,7 +31,12 @@ crop; infer; decode; merge, which includes tracks and carry; sink), non-inferenc
 and peak RSS (``VmHWM``). Then the targets of issue 16: sparse recall within 2 points of dense,
 at <= 40 % of dense's tiles (<= 30 % on ``few``), and >= 2.5x dense's frames/s.
 
+``--lossless`` writes the clips as PNG frames instead of mp4 (OpenCV's ``mp4v`` codec): the
+pixels a camera read raw delivers (picamera2, V4L2 YUYV) rather than a recorded or streamed
+clip's, whose compression smears objects of a few pixels.
+
     .venv/bin/python bench/pipeline.py [--frames 90] [--scenes few,pan] [--size 1920x1080]
+                                       [--lossless]
 """
 
 from __future__ import annotations
@@ -203,6 +208,7 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=5, help="frames per turn of each mode")
     p.add_argument("--clips", type=Path, default=ROOT / "runs" / "bench" / "clips",
                    help="where the scene clips are written (one folder per size)")
+    p.add_argument("--lossless", action="store_true", help="clips as PNG frames, not mp4")
     p.add_argument("--json", type=Path, default=ROOT / "runs" / "bench" / "pipeline.json")
     p.add_argument("--worker", choices=MODES, default=None, dest="mode")
     args = p.parse_args()
@@ -213,11 +219,11 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
     results = {}
     for scene in args.scenes:
-        args.clip = args.clips / args.size / scene
+        args.clip = args.clips / (args.size + ("-png" if args.lossless else "")) / scene
         if not (args.clip / "meta.json").is_file():
             logging.info("writing the %d-frame %s '%s' clip to %s", args.frames, args.size,
                          scene, args.clip)
-            write_scene(args.clip, scene, args.frames, width, height)
+            write_scene(args.clip, scene, args.frames, width, height, video=not args.lossless)
         first = [m for m in MODES if m in {"dense", "sparse", *args.modes} and m != "random"]
         logging.info("%s: running %s, taking turns ...", scene, ", ".join(first))
         found = run_modes(dict.fromkeys(first, []), args)
