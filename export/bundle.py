@@ -153,7 +153,9 @@ def pack_bundle(bundle: str | Path, tar_path: str | Path | None = None) -> Path:
     """Pack a bundle directory into an uncompressed ``.tar`` (atomically); return its path."""
     bundle = Path(bundle)
     tar_path = Path(tar_path) if tar_path else bundle.with_name(bundle.name + ".tar")
-    with terminate_raises(), atomic_path(tar_path) as tmp, tarfile.open(tmp, "w") as tar:
+    _remove_stale(tar_path)
+    with (terminate_raises(), atomic_path(tar_path, owner=os.getpid()) as tmp,
+          tarfile.open(tmp, "w") as tar):
         for path in sorted(bundle.rglob("*")):
             if path.is_file():
                 tar.add(path, arcname=f"{bundle.name}/{path.relative_to(bundle).as_posix()}")

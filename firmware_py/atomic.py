@@ -31,12 +31,14 @@ def _fsync_file(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, owner: int | None = None) -> Iterator[Path]:
     """Yield a temp path to write ``path``'s new content to; on a clean exit it replaces
-    ``path`` (fsync'd), on an error it is removed."""
+    ``path`` (fsync'd), on an error it is removed. ``owner`` (a pid) goes into the temp's name
+    (``.<name>.<pid>.<random>.tmp``), so what a SIGKILLed writer left can be told apart."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tag = "" if owner is None else f"{owner}."
+    tmp = path.with_name(f".{path.name}.{tag}{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
         _fsync_file(tmp)

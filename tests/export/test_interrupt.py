@@ -1,5 +1,6 @@
 """Interrupted exports leave nothing behind: real processes, real signals."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -92,3 +93,21 @@ def test_next_export_removes_what_a_killed_one_left(tmp_path) -> None:
         live.terminate()
         live.wait(timeout=30)
     assert _entries(tmp_path) == ["bundle"]
+
+
+def test_packing_removes_the_tar_a_killed_export_left(tmp_path) -> None:
+    """A SIGKILLed ``--tar`` leaves its temp ``.tar``; the next pack of that tar sweeps it and
+    leaves a live writer's alone."""
+    from export.bundle import pack_bundle
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "model.tflite").write_bytes(b"complete")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    debris = tmp_path / f".bundle.tar.{dead.stdout.strip()}.0badf00d.tmp"
+    live = tmp_path / f".bundle.tar.{os.getpid()}.0badf00d.tmp"
+    debris.write_bytes(b"half a tar")
+    live.write_bytes(b"being written")
+    assert pack_bundle(bundle) == tmp_path / "bundle.tar"
+    assert _entries(tmp_path) == [live.name, "bundle", "bundle.tar"]
