@@ -83,7 +83,7 @@ $(PEERS_STAMP): bench/peers-requirements.txt
 bench-peers: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python bench/peers.py --readme README.md
 
-# Re-train the shipped detector from its recipe (about 20 minutes on 2 CPU cores).
+# Re-train the shipped detector from its recipe (about 90 minutes on 2 CPU cores).
 zoo: $(STAMP)
 	$(BIN)/specks zoo build models/zoo/specknet-nano.recipe.json
 

@@ -12,7 +12,7 @@ quantized edge: keeping one conv float still quantizes its output for the next o
 candidate and times them, with the fp32 ``.tflite``, in LiteRT on one real tile, interleaved
 (order shuffled each round), printing medians and ratios to the base.
 
-    .venv/bin/python bench/int8_islands.py --ckpt runs/nano-dwd-75/best.pt \\
+    .venv/bin/python bench/int8_islands.py --ckpt models/zoo/specknet-nano.pt \\
         --time blocks.0.expand+blocks.0.dw
 """
 
