@@ -1,8 +1,10 @@
 """Shared fixtures for the export tests: a tiny CenterNet-shaped net, a net with every gate
 activation (``GatedNet``) and one with pools and an upsample (``PoolsNet``), structured (not
-random) calibration images, and a signing key pair."""
+random) calibration images, a signing key pair, and ``run_cli`` (the export CLI in-process)."""
 
 from __future__ import annotations
+
+import argparse
 
 import pytest
 import torch
@@ -13,6 +15,16 @@ from models.blocks.se import SE
 from models.blocks.tied import TiedSE
 from tests.bundles import TinyCenterNet, scene
 from tests.bundles import tiny_model as _tiny_model
+
+
+def run_cli(*argv: str) -> int:
+    """Run ``specks keys|bundle|export ...`` in this process; its exit status."""
+    from export.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,3 @@
-import argparse
 import logging
 
 import cv2
@@ -6,15 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from export.cli import register
 from models import registry
-
-
-def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
+from tests.export.conftest import run_cli
 
 
 @pytest.fixture
@@ -28,7 +20,7 @@ def tiny_registered(monkeypatch, tiny_net_cls):
 
 @pytest.fixture
 def keys(tmp_path):
-    assert _run("keys", "generate", "--out", str(tmp_path / "keys")) == 0
+    assert run_cli("keys", "generate", "--out", str(tmp_path / "keys")) == 0
     return tmp_path / "keys" / "specks.key", tmp_path / "keys" / "specks.pub"
 
 
@@ -49,7 +41,7 @@ def _images(folder, n=6):
 
 def test_missing_checkpoint(tmp_path, keys, caplog) -> None:
     with caplog.at_level(logging.ERROR):
-        assert _run("export", str(tmp_path / "nope.pt"), "--calib", str(tmp_path),
+        assert run_cli("export", str(tmp_path / "nope.pt"), "--calib", str(tmp_path),
                     "--out", str(tmp_path / "b"), "--key", str(keys[0])) == 2
     assert "checkpoint" in caplog.text and "does not exist" in caplog.text
 
@@ -57,7 +49,7 @@ def test_missing_checkpoint(tmp_path, keys, caplog) -> None:
 def test_unknown_arch(tmp_path, keys, caplog) -> None:
     ckpt = _ckpt(tmp_path / "c.pt", name="no-such-net")
     with caplog.at_level(logging.ERROR):
-        assert _run("export", str(ckpt), "--calib", str(tmp_path), "--out",
+        assert run_cli("export", str(ckpt), "--calib", str(tmp_path), "--out",
                     str(tmp_path / "b"), "--key", str(keys[0])) == 2
     assert "unknown model 'no-such-net'" in caplog.text
 
@@ -68,7 +60,7 @@ def test_calibration_folder_without_images(tmp_path, keys, tiny_registered, tiny
     empty.mkdir()
     (empty / "notes.txt").write_text("no images here")
     with caplog.at_level(logging.ERROR):
-        assert _run("export", str(_ckpt(tmp_path / "c.pt", tiny_net_cls(2).state_dict())),
+        assert run_cli("export", str(_ckpt(tmp_path / "c.pt", tiny_net_cls(2).state_dict())),
                     "--calib", str(empty), "--out",
                     str(tmp_path / "b"), "--key", str(keys[0])) == 2
     assert "no images" in caplog.text
@@ -79,11 +71,11 @@ def test_export_then_verify(tmp_path, keys, tiny_registered, tiny_net_cls, caplo
     calib = _images(tmp_path / "calib")
     out = tmp_path / "bundle"
     ckpt = _ckpt(tmp_path / "c.pt", tiny_net_cls(num_classes=2).state_dict())
-    assert _run("export", str(ckpt), "--formats", "tflite",
+    assert run_cli("export", str(ckpt), "--formats", "tflite",
                 "--precision", "int8", "--calib", str(calib), "--num-calib", "4",
                 "--out", str(out), "--key", str(keys[0]), "--tar") == 0
-    assert _run("bundle", "verify", str(out), "--key", str(keys[1])) == 0
-    assert _run("bundle", "verify", str(out) + ".tar", "--key", str(keys[1])) == 0
+    assert run_cli("bundle", "verify", str(out), "--key", str(keys[1])) == 0
+    assert run_cli("bundle", "verify", str(out) + ".tar", "--key", str(keys[1])) == 0
     from firmware_py.verify import load_public_key, verify_bundle
 
     manifest = verify_bundle(out, [load_public_key(keys[1])])
@@ -91,7 +83,7 @@ def test_export_then_verify(tmp_path, keys, tiny_registered, tiny_net_cls, caplo
     assert manifest.source_sha256 is not None
     (out / "golden" / "input.npy").write_bytes(b"tampered")
     with caplog.at_level(logging.ERROR):
-        assert _run("bundle", "verify", str(out), "--key", str(keys[1])) == 2
+        assert run_cli("bundle", "verify", str(out), "--key", str(keys[1])) == 2
     assert "golden/input.npy: sha256 mismatch" in caplog.text
 
 
@@ -105,7 +97,7 @@ def test_export_with_val_data_writes_signed_metrics(tmp_path, keys, tiny_registe
 
     out = tmp_path / "bundle"
     ckpt = _ckpt(tmp_path / "c.pt", tiny_net_cls(num_classes=2).state_dict())
-    assert _run("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
+    assert run_cli("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
                 "--num-calib", "8", "--val", str(synth_yolo), "--num-val", "2",
                 "--score-threshold", "0.4", "--out", str(out), "--key", str(keys[0])) == 0
     manifest = verify_bundle(out, [load_public_key(keys[1])])
@@ -127,7 +119,7 @@ def test_int8_drop_gate(tmp_path, keys, tiny_registered, tiny_net_cls, synth_yol
     out = tmp_path / "bundle"
     ckpt = _ckpt(tmp_path / "c.pt", tiny_net_cls(num_classes=2).state_dict())
     with caplog.at_level(logging.ERROR):
-        assert _run("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
+        assert run_cli("export", str(ckpt), "--formats", "pte", "--calib", str(synth_yolo),
                     "--num-calib", "4", "--val", str(synth_yolo), "--num-val", "1",
                     "--max-int8-drop", "-100", "--out", str(out), "--key", str(keys[0])) == 2
     assert "int8 accuracy below target" in caplog.text

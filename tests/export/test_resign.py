@@ -1,26 +1,20 @@
 """Signing a shipped bundle again (`specks bundle sign`): a key rotation, or a fleet owner
 taking the zoo's bundles under its own key."""
 
-import argparse
 import logging
 import shutil
 
 import pytest
 
 from export.bundle import resign_bundle
-from export.cli import register
 from export.keys import generate_keypair, load_private_key, load_public_key
 from firmware_py.shipped import ZOO_BUNDLES, ZOO_KEYS
 from firmware_py.verify import MANIFEST, SIGNATURE, BundleError, load_trusted_keys, verify_bundle
+from tests.export.conftest import run_cli
 
 ZOO = load_trusted_keys(ZOO_KEYS)
 
 
-def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 @pytest.fixture
@@ -72,13 +66,13 @@ def test_a_bundle_signed_by_an_untrusted_key_is_not_signed_anew(shipped, fleet) 
 def test_cli_writes_elsewhere_and_says_the_new_signer(shipped, fleet, tmp_path, caplog) -> None:
     out = tmp_path / "fleet-prior"
     with caplog.at_level(logging.INFO):
-        assert _run("bundle", "sign", str(shipped), "--key", str(fleet[0]),
+        assert run_cli("bundle", "sign", str(shipped), "--key", str(fleet[0]),
                     "--trusted-key", str(ZOO_KEYS / "specks-zoo.pub"), "--out", str(out)) == 0
     assert verify_bundle(out, [load_public_key(fleet[1])]).signer in caplog.text
     verify_bundle(shipped, ZOO)  # the source is untouched
 
 
 def test_cli_refusal_is_one_line(shipped, fleet, caplog) -> None:
-    assert _run("bundle", "sign", str(shipped), "--key", str(fleet[0]),
+    assert run_cli("bundle", "sign", str(shipped), "--key", str(fleet[0]),
                 "--trusted-key", str(fleet[1])) == 2
     assert "untrusted key" in caplog.text
