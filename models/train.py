@@ -87,7 +87,7 @@ def _augment(fields: dict[str, Any]) -> TileAugment:
     try:
         return TileAugment(**{k: tuple(v) if isinstance(v, list) else v
                               for k, v in fields.items()})
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise ConfigError(f"augment: {error}") from None
 
 

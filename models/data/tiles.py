@@ -19,6 +19,11 @@ Small objects vanish when a large frame is downscaled to the detector's input, s
   to learn from, and not enough to penalise finding it either).
 - Colour jitter follows YOLOv5's HSV gains: each channel is scaled by ``1 + U(-g, g)`` (hue
   wraps around).
+- Compression: with probability ``augment.jpeg`` the finished tile goes through a JPEG encode
+  and decode (OpenCV, quality uniform in ``augment.jpeg_quality``), because the device reads
+  lossy camera streams and video files whose 8x8 DCT blocking blurs and shifts 4-8 px objects
+  (issue 15, item 3: the shipped nano lost recall and precision on the mp4 bench clips that it
+  kept on the same frames stored losslessly). Off by default; the zoo recipe turns it on.
 - Sample ``i`` draws from ``default_rng([seed, epoch, i])``: the same sample for any worker
   count and order; call :meth:`TileDataset.set_epoch` for new draws each epoch.
 
@@ -48,6 +53,16 @@ class TileAugment:
     vflip: float = 0.0  # probability; off by default: sky-above-ground scenes are not symmetric
     scale: tuple[float, float] = (0.75, 1.33)  # zoom range
     hsv: tuple[float, float, float] = (0.015, 0.5, 0.3)  # hue, saturation, value gains
+    jpeg: float = 0.0  # probability of a JPEG round trip
+    jpeg_quality: tuple[int, int] = (30, 95)  # quality range, both ends included
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.jpeg <= 1:
+            raise ValueError(f"jpeg: a probability in [0, 1], got {self.jpeg}")
+        lo, hi = self.jpeg_quality
+        if not 1 <= lo <= hi <= 100:
+            raise ValueError(f"jpeg_quality: (low, high) with 1 <= low <= high <= 100, "
+                             f"got {self.jpeg_quality}")
 
     @classmethod
     def off(cls) -> TileAugment:
@@ -82,6 +97,19 @@ def hsv_jitter(rng: np.random.Generator, image: np.ndarray,
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)  # (H, W, 3), hue in [0, 180)
     hsv = np.stack([cv2.LUT(hsv[..., c], lut[:, c]) for c in range(3)], -1)
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def jpeg_roundtrip(rng: np.random.Generator, image: np.ndarray, prob: float,
+                   quality: tuple[int, int]) -> np.ndarray:
+    """An RGB ``uint8`` image encoded and decoded as JPEG with probability ``prob``, at a
+    quality drawn uniformly from ``quality``; draws nothing when ``prob`` is 0."""
+    if prob <= 0 or rng.random() >= prob:
+        return image
+    level = int(rng.integers(quality[0], quality[1] + 1))
+    ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, level])
+    if not ok:
+        raise RuntimeError(f"OpenCV could not JPEG-encode a {image.shape} tile")
+    return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
 
 
 class TileDataset(Dataset):
@@ -134,7 +162,7 @@ class TileDataset(Dataset):
         if rng.random() < aug.vflip:
             tile, boxes[:, [1, 3]] = tile[::-1], t - boxes[:, [3, 1]]
         tile = hsv_jitter(rng, np.ascontiguousarray(tile), aug.hsv)
-        return tile, boxes, labels
+        return jpeg_roundtrip(rng, tile, aug.jpeg, aug.jpeg_quality), boxes, labels
 
     def _warp(self, image: np.ndarray, zoom: float, sx: int, sy: int) -> np.ndarray:
         # Pixel-edge mapping u' = zoom * (u - s); for OpenCV's pixel centres (c = u - 0.5)

@@ -101,6 +101,8 @@ def test_recipe_sets_augmentation_and_loss_options(data: str, tmp_path: Path) ->
     assert trainer.criterion.weights == (1.0, 0.5, 1.0) and trainer.criterion.min_radius == 0
     with pytest.raises(ConfigError, match="augment: .*scales"):
         Trainer(_cfg(data, tmp_path, augment={"scales": [1, 1]}))
+    with pytest.raises(ConfigError, match="augment: jpeg_quality"):
+        Trainer(_cfg(data, tmp_path, augment={"jpeg": 0.5, "jpeg_quality": [95, 30]}))
 
 
 class VirtualClock:

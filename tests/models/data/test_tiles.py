@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -5,7 +7,7 @@ from torch.utils.data import DataLoader
 
 from models.data.boxes import ImageRecord, write_image
 from models.data.synth import SynthConfig, write_dataset
-from models.data.tiles import TileAugment, TileDataset, collate_fn, hsv_jitter
+from models.data.tiles import TileAugment, TileDataset, collate_fn, hsv_jitter, jpeg_roundtrip
 from models.data.yolo import read_yolo
 
 
@@ -123,3 +125,34 @@ def test_collate_and_dataloader(records):
     images, targets = next(iter(DataLoader(ds, batch_size=4, collate_fn=collate_fn)))
     assert images.shape == (4, 3, 64, 64) and len(targets) == 4
     assert all(set(t) == {"boxes", "labels"} for t in targets)
+
+
+def test_jpeg_roundtrip_only_when_asked_and_stronger_at_low_quality():
+    yy, xx = np.mgrid[:64, :64]
+    image = np.stack([(xx * 4) % 256, (yy * 4) % 256, ((xx + yy) * 2) % 256], -1).astype(np.uint8)
+    image[20:26, 30:36] = (255, 0, 0)  # a 6 px object
+    rng = np.random.default_rng(0)
+    assert jpeg_roundtrip(rng, image, 0.0, (30, 95)) is image
+    assert rng.random() == np.random.default_rng(0).random()  # nothing was drawn
+    errors = []
+    for quality in (95, 20):
+        out = jpeg_roundtrip(np.random.default_rng(0), image, 1.0, (quality, quality))
+        assert out.shape == image.shape and out.dtype == np.uint8 and out.flags.c_contiguous
+        errors.append(np.abs(out.astype(int) - image).mean())
+    assert 0 < errors[0] < errors[1]
+    # channel order survives the BGR codec: the red object stays red
+    assert out[22, 32, 0] > 150 and out[22, 32, 1] < 100
+
+
+def test_jpeg_keeps_boxes_and_rejects_bad_fields(records):
+    plain = TileDataset(records, tile_size=96, object_prob=1.0, augment=TileAugment.off())
+    lossy = TileDataset(records, tile_size=96, object_prob=1.0,
+                        augment=replace(TileAugment.off(), jpeg=1.0, jpeg_quality=(40, 40)))
+    tile, boxes, labels = plain.sample(0)
+    jtile, jboxes, jlabels = lossy.sample(0)
+    np.testing.assert_array_equal(jboxes, boxes)
+    np.testing.assert_array_equal(jlabels, labels)
+    assert not np.array_equal(jtile, tile)
+    for bad in ({"jpeg": 1.5}, {"jpeg_quality": (90, 30)}, {"jpeg_quality": (0, 50)}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TileAugment(**bad)
