@@ -23,7 +23,8 @@ Small objects vanish when a large frame is downscaled to the detector's input, s
   and decode (OpenCV, quality uniform in ``augment.jpeg_quality``), because the device reads
   lossy camera streams and video files whose 8x8 DCT blocking blurs and shifts 4-8 px objects
   (issue 15, item 3: the shipped nano lost recall and precision on the mp4 bench clips that it
-  kept on the same frames stored losslessly). Off by default; the zoo recipe turns it on.
+  kept on the same frames stored losslessly). Off by default, and not in the zoo recipe (a
+  from-scratch run with it and real backgrounds lost held-out accuracy: README).
 - Sample ``i`` draws from ``default_rng([seed, epoch, i])``: the same sample for any worker
   count and order; call :meth:`TileDataset.set_epoch` for new draws each epoch.
 
